@@ -1,0 +1,159 @@
+/**
+ * Low-level RFC 3261 §25.1 grammar helpers shared by the URI and header parsers. They return
+ * `undefined` on malformed input instead of throwing.
+ */
+
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') {
+  TOKEN_CHARS[c.charCodeAt(0)] = 1;
+}
+
+/** `token` (RFC 3261 §25.1). */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARS[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** Whether `c` is SP or HTAB. */
+export function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Skips SP/HTAB from `i`; returns the first other index. */
+export function skipWhitespace(text: string, i: number): number {
+  while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Index just past the closing quote of a quoted-string starting at `start` (which must be `"`),
+ * honouring quoted-pair escapes; `-1` when unterminated.
+ */
+export function endOfQuotedString(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c /* \ */) {
+      i++;
+      continue;
+    }
+    if (c === 0x22 /* " */) return i + 1;
+    if (c === 0x0d || c === 0x0a) return -1;
+  }
+  return -1;
+}
+
+/** The content of a quoted-string (with quotes), escapes resolved. */
+export function unquote(quoted: string): string {
+  const inner = quoted.slice(1, -1);
+  return inner.includes('\\') ? inner.replace(/\\(.)/gs, '$1') : inner;
+}
+
+/** A quoted-string for `text`, escaping `"` and `\`. */
+export function quote(text: string): string {
+  return `"${text.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * Splits a header value on top-level commas (not inside quotes or `<...>`), trimming each part.
+ * Returns `undefined` for unbalanced quotes/brackets or an empty element.
+ */
+export function splitList(value: string): string[] | undefined {
+  if (!value.includes(',')) {
+    const single = value.trim();
+    return single.length === 0 ? undefined : [single];
+  }
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x22) {
+      const end = endOfQuotedString(value, i);
+      if (end < 0) return undefined;
+      i = end - 1;
+    } else if (c === 0x3c /* < */) {
+      depth++;
+    } else if (c === 0x3e /* > */) {
+      if (depth === 0) return undefined;
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 0) {
+      const part = value.slice(start, i).trim();
+      if (part.length === 0) return undefined;
+      parts.push(part);
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) return undefined;
+  const last = value.slice(start).trim();
+  if (last.length === 0) return undefined;
+  parts.push(last);
+  return parts;
+}
+
+/**
+ * Parses generic header parameters `*( SEMI generic-param )` starting at `start` (at a `;` or
+ * the end). Names are lower-cased; values are token, host (incl. `[IPv6]`) or quoted-string
+ * (returned unquoted). Duplicate names are rejected.
+ */
+export function parseHeaderParams(text: string, start: number): Map<string, string | null> | undefined {
+  const params = new Map<string, string | null>();
+  let i = skipWhitespace(text, start);
+  while (i < text.length) {
+    if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
+    i = skipWhitespace(text, i + 1);
+    let j = i;
+    while (j < text.length) {
+      const c = text.charCodeAt(j);
+      if (c >= 128 || TOKEN_CHARS[c] !== 1) break;
+      j++;
+    }
+    if (j === i) return undefined;
+    const name = text.slice(i, j).toLowerCase();
+    if (params.has(name)) return undefined;
+    i = skipWhitespace(text, j);
+    let value: string | null = null;
+    if (i < text.length && text.charCodeAt(i) === 0x3d /* = */) {
+      i = skipWhitespace(text, i + 1);
+      if (text.charCodeAt(i) === 0x22) {
+        const end = endOfQuotedString(text, i);
+        if (end < 0) return undefined;
+        value = unquote(text.slice(i, end));
+        i = end;
+      } else if (text.charCodeAt(i) === 0x5b /* [ */) {
+        const end = text.indexOf(']', i);
+        if (end < 0) return undefined;
+        value = text.slice(i, end + 1);
+        i = end + 1;
+      } else {
+        let k = i;
+        while (k < text.length) {
+          const c = text.charCodeAt(k);
+          if (c >= 128 || (TOKEN_CHARS[c] !== 1 && c !== 0x3a /* : for hosts */)) break;
+          k++;
+        }
+        if (k === i) return undefined;
+        value = text.slice(i, k);
+        i = k;
+      }
+    }
+    params.set(name, value);
+    i = skipWhitespace(text, i);
+  }
+  return params;
+}
+
+/** `;name=value` text for parameters; values that are not tokens/hosts are quoted. */
+export function formatParams(params: ReadonlyMap<string, string | null>): string {
+  let out = '';
+  for (const [name, value] of params) {
+    if (value === null) out += `;${name}`;
+    else if (isToken(value) || /^\[[0-9a-fA-F:.]+\]$/.test(value) || /^[\w.:-]+$/.test(value)) {
+      out += `;${name}=${value}`;
+    } else out += `;${name}=${quote(value)}`;
+  }
+  return out;
+}

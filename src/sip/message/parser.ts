@@ -1,0 +1,164 @@
+import { isUtf8 } from 'node:buffer';
+import { assembleMessage, type StartLine } from './assemble.js';
+import { isToken } from './grammar.js';
+import { canonicalHeaderName } from './header-names.js';
+import { parseUri } from './uri.js';
+import type { HeaderField, ParseErrorCode, ParseLimits, ParseResult, SipParseError } from './types.js';
+
+/** Defaults for {@link ParseLimits}. */
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxMessageBytes: 65535,
+  maxHeaders: 256,
+  maxLineLength: 8192,
+};
+
+export interface ParseOptions {
+  readonly limits?: Partial<ParseLimits>;
+  /**
+   * Whether the bytes are one datagram (UDP): then a missing Content-Length means "the rest of
+   * the datagram" and bytes beyond Content-Length are discarded (RFC 3261 §18.3). For stream
+   * transports the framer has already cut the message at Content-Length. @default true
+   */
+  readonly datagram?: boolean;
+}
+
+const VERSION = /^SIP\/([0-9]+)\.([0-9]+)$/i;
+const STATUS_CODE = /^[1-6][0-9]{2}$/;
+
+interface PartialMessage {
+  kind?: 'request' | 'response';
+  method?: string;
+  headers?: readonly HeaderField[];
+}
+
+function failure(code: ParseErrorCode, message: string, partial: PartialMessage, suggestedStatus = 400): ParseResult {
+  const error: SipParseError = { code, message, suggestedStatus, ...partial };
+  return { ok: false, error };
+}
+
+/** Finds the blank line ending the header section; returns [headerEnd, bodyStart] or undefined. */
+function findHeaderEnd(data: Buffer, from: number): [number, number] | undefined {
+  for (let i = from; i < data.length; i++) {
+    if (data[i] !== 0x0a) continue;
+    // LF followed by CRLF or LF (LF-only line ends are tolerated, RFC 3261 §7.5 robustness)
+    if (data[i + 1] === 0x0a) return [i > from && data[i - 1] === 0x0d ? i - 1 : i, i + 2];
+    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return [i > from && data[i - 1] === 0x0d ? i - 1 : i, i + 3];
+  }
+  return undefined;
+}
+
+function parseStartLine(line: string, partial: PartialMessage): StartLine | ParseResult {
+  if (line.startsWith('SIP/') || /^sip\//i.test(line)) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2)
+    const sp1 = line.indexOf(' ');
+    const version = sp1 < 0 ? line : line.slice(0, sp1);
+    partial.kind = 'response';
+    const v = VERSION.exec(version);
+    if (v === null) return failure('SIP_PARSE_START_LINE', 'malformed status line', partial);
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    const code = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
+    if (!STATUS_CODE.test(code)) return failure('SIP_PARSE_START_LINE', `invalid status code "${code}"`, partial);
+    const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(reason)) return failure('SIP_PARSE_START_LINE', 'control character in reason phrase', partial);
+    if (v[1] !== '2' || v[2] !== '0') return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
+    return { kind: 'response', status: Number(code), reason, version: 'SIP/2.0' };
+  }
+  // Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly single spaces
+  const parts = line.split(' ');
+  partial.kind = 'request';
+  if (parts.length !== 3) {
+    if (parts.length > 0 && isToken(parts[0] as string)) partial.method = parts[0] as string;
+    return failure('SIP_PARSE_START_LINE', 'request line must be "Method SP Request-URI SP SIP-Version"', partial);
+  }
+  const [method, uriText, version] = parts as [string, string, string];
+  if (!isToken(method)) return failure('SIP_PARSE_START_LINE', 'invalid method token', partial);
+  partial.method = method;
+  const v = VERSION.exec(version);
+  if (v === null) return failure('SIP_PARSE_START_LINE', `malformed SIP version "${version}"`, partial);
+  if (v[1] !== '2' || v[2] !== '0') return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
+  const uri = parseUri(uriText);
+  if (uri === undefined) return failure('SIP_PARSE_URI', 'malformed Request-URI', partial);
+  return { kind: 'request', method, uri, version: 'SIP/2.0' };
+}
+
+/**
+ * Parses one SIP message (RFC 3261 §7). Never throws: malformed input yields `{ ok: false }`
+ * with a stable code, a reason, the status a UAS should answer with, and whatever headers could
+ * be split so that a 400 can still be addressed (§8.2.6.2).
+ */
+export function parseMessage(input: Buffer | string, options: ParseOptions = {}): ParseResult {
+  const limits = options.limits === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+  const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const partial: PartialMessage = {};
+  if (data.length > limits.maxMessageBytes) {
+    return failure('SIP_PARSE_LIMIT', `message of ${data.length} bytes exceeds ${limits.maxMessageBytes}`, partial, 513);
+  }
+  // §7.5: CRLFs before the start line are ignored
+  let start = 0;
+  while (start < data.length && (data[start] === 0x0d || data[start] === 0x0a)) start++;
+  if (start === data.length) return failure('SIP_PARSE_START_LINE', 'empty message', partial);
+
+  const ends = findHeaderEnd(data, start);
+  const headerEnd = ends === undefined ? data.length : ends[0];
+  const bodyStart = ends === undefined ? data.length : ends[1];
+  const head = data.subarray(start, headerEnd);
+  if (!isUtf8(head)) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
+  const lines = head.toString('utf8').split(/\r?\n/);
+
+  const startLineText = lines[0] as string;
+  if (startLineText.length > limits.maxLineLength) {
+    return failure('SIP_PARSE_LIMIT', `start line longer than ${limits.maxLineLength} bytes`, partial);
+  }
+
+  const headers: HeaderField[] = [];
+  let pending: string | undefined;
+  const flush = (): ParseResult | undefined => {
+    if (pending === undefined) return undefined;
+    const line = pending;
+    pending = undefined;
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    if (!isToken(name)) return failure('SIP_PARSE_HEADER', `malformed header line "${line.slice(0, 40)}"`, partial);
+    if (headers.length >= limits.maxHeaders) {
+      return failure('SIP_PARSE_LIMIT', `more than ${limits.maxHeaders} header fields`, partial);
+    }
+    headers.push({ name: canonicalHeaderName(name), value: line.slice(colon + 1).trim() });
+    return undefined;
+  };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const first = line.charCodeAt(0);
+    if (first === 0x20 || first === 0x09) {
+      // §7.3.1: a continuation line folds into the previous header field as one SP
+      if (pending === undefined) return failure('SIP_PARSE_HEADER', 'continuation line before any header', partial);
+      pending = `${pending.replace(/[ \t]+$/, '')} ${line.trimStart()}`;
+    } else {
+      const flushed = flush();
+      if (flushed !== undefined) return flushed;
+      pending = line;
+    }
+    if (pending !== undefined && pending.length > limits.maxLineLength) {
+      return failure('SIP_PARSE_LIMIT', `header line longer than ${limits.maxLineLength} bytes`, partial);
+    }
+  }
+  const flushed = flush();
+  if (flushed !== undefined) return flushed;
+  partial.headers = headers;
+
+  const startLine = parseStartLine(startLineText, partial);
+  if ('ok' in startLine) return startLine;
+
+  let body = data.subarray(bodyStart);
+  const lengthHeader = headers.find((h) => h.name === 'Content-Length');
+  if (lengthHeader !== undefined && /^[ \t]*[0-9]{1,10}[ \t]*$/.test(lengthHeader.value)) {
+    const declared = Number(lengthHeader.value);
+    if (declared > body.length) {
+      return failure('SIP_PARSE_BODY', `Content-Length ${declared} exceeds the ${body.length} body bytes received`, partial);
+    }
+    if (options.datagram !== false || declared < body.length) body = body.subarray(0, declared);
+  }
+
+  const assembled = assembleMessage(startLine, headers, Buffer.from(body));
+  if (!assembled.ok) return failure(assembled.error.code, assembled.error.message, partial);
+  return assembled;
+}

@@ -1,0 +1,29 @@
+import { formatUri } from './uri.js';
+import type { SipMessage } from './types.js';
+
+/** The start line of a message (without CRLF). */
+export function startLineText(message: SipMessage): string {
+  return message.kind === 'request'
+    ? `${message.method} ${formatUri(message.uri)} ${message.version}`
+    : `${message.version} ${message.status} ${message.reason}`;
+}
+
+/**
+ * Serialises a message (RFC 3261 §7): start line, header fields one per line, CRLF, body.
+ * Content-Length always states the body's real length, so stream framing stays correct.
+ */
+export function serializeMessage(message: SipMessage): Buffer {
+  let head = startLineText(message) + '\r\n';
+  let hasLength = false;
+  for (const h of message.headers) {
+    if (h.name === 'Content-Length') {
+      if (hasLength) continue;
+      hasLength = true;
+      head += `Content-Length: ${message.body.length}\r\n`;
+    } else head += `${h.name}: ${h.value}\r\n`;
+  }
+  if (!hasLength) head += `Content-Length: ${message.body.length}\r\n`;
+  head += '\r\n';
+  if (message.body.length === 0) return Buffer.from(head, 'utf8');
+  return Buffer.concat([Buffer.from(head, 'utf8'), message.body]);
+}
