@@ -112,25 +112,17 @@ export function assembleMessage(
     return fail('SIP_PARSE_HEADER', `CSeq method ${cseq.method} does not match request method ${start.method}`);
   }
 
-  const common = {
-    version: start.version,
-    headers,
-    body,
-    via,
-    from,
-    to,
-    callId,
-    cseq,
-    contact,
-    route,
-    recordRoute,
-    ...(maxForwards === undefined ? {} : { maxForwards }),
-    ...(contentLength === undefined ? {} : { contentLength }),
-  };
+  // Explicit literals (no spreads): one shape per kind keeps parsing fast.
   const message: SipMessage =
     start.kind === 'request'
-      ? { kind: 'request', method: start.method, uri: start.uri, ...common }
-      : { kind: 'response', status: start.status, reason: start.reason, ...common };
+      ? {
+          kind: 'request', method: start.method, uri: start.uri, version: start.version, headers, body, via, from, to,
+          callId, cseq, maxForwards, contentLength, contact, route, recordRoute,
+        }
+      : {
+          kind: 'response', status: start.status, reason: start.reason, version: start.version, headers, body, via,
+          from, to, callId, cseq, maxForwards, contentLength, contact, route, recordRoute,
+        };
   return { ok: true, message };
 }
 

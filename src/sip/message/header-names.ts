@@ -37,6 +37,7 @@ const KNOWN_NAMES = [
 ];
 
 const CANONICAL = new Map<string, string>();
+const CANONICAL_SPELLINGS = new Set(KNOWN_NAMES);
 for (const name of KNOWN_NAMES) CANONICAL.set(name.toLowerCase(), name);
 for (const [short, long] of Object.entries(COMPACT_FORMS)) CANONICAL.set(short, long);
 
@@ -46,6 +47,7 @@ for (const [short, long] of Object.entries(COMPACT_FORMS)) CANONICAL.set(short, 
  * RFC 3261 §7.3.1).
  */
 export function canonicalHeaderName(name: string): string {
+  if (CANONICAL_SPELLINGS.has(name)) return name;
   return CANONICAL.get(name.toLowerCase()) ?? name;
 }
 

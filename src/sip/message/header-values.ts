@@ -38,7 +38,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
       const uri = parseUri(uriText);
       if (uri === undefined) return undefined;
       const params = parseHeaderParams(text, semicolon < 0 ? text.length : semicolon);
-      return params === undefined ? undefined : { uri, params };
+      return params === undefined ? undefined : { displayName: undefined, uri, params };
     }
   }
   const gt = text.indexOf('>', i);
@@ -50,7 +50,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   paramsStart = gt + 1;
   const params = parseHeaderParams(text, paramsStart);
   if (params === undefined) return undefined;
-  return displayName === undefined ? { uri, params } : { displayName, uri, params };
+  return { displayName, uri, params };
 }
 
 /** A comma list of name-addr values (Route, Record-Route, P-Asserted-Identity, ...). */
@@ -108,9 +108,9 @@ export function parseVia(value: string): Via | undefined {
     transport: transport.toUpperCase(),
     host: hostPort.host,
     hostType: hostPort.hostType,
+    port: hostPort.port,
     params,
-    ...(hostPort.port === undefined ? {} : { port: hostPort.port }),
-    ...(branch === undefined || branch === null ? {} : { branch }),
+    branch: branch ?? undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { assembleMessage, type StartLine } from './assemble.js';
-import { isToken } from './grammar.js';
+import { isToken, isWhitespace } from './grammar.js';
 import { canonicalHeaderName } from './header-names.js';
 import { parseUri } from './uri.js';
 import type { HeaderField, ParseErrorCode, ParseLimits, ParseResult, SipParseError } from './types.js';
@@ -36,15 +36,20 @@ function failure(code: ParseErrorCode, message: string, partial: PartialMessage,
   return { ok: false, error };
 }
 
-/** Finds the blank line ending the header section; returns [headerEnd, bodyStart] or undefined. */
+/**
+ * Finds the blank line ending the header section; returns [headerEnd, bodyStart] or undefined.
+ * LF-only line ends are tolerated (robustness, RFC 3261 §7.5), so LF LF and LF CRLF count too.
+ */
 function findHeaderEnd(data: Buffer, from: number): [number, number] | undefined {
-  for (let i = from; i < data.length; i++) {
-    if (data[i] !== 0x0a) continue;
-    // LF followed by CRLF or LF (LF-only line ends are tolerated, RFC 3261 §7.5 robustness)
-    if (data[i + 1] === 0x0a) return [i > from && data[i - 1] === 0x0d ? i - 1 : i, i + 2];
-    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return [i > from && data[i - 1] === 0x0d ? i - 1 : i, i + 3];
-  }
-  return undefined;
+  const crlf = data.indexOf('\r\n\r\n', from);
+  // Only a region before the first CRLFCRLF can hold an earlier LF-only blank line.
+  const region = crlf < 0 ? data : data.subarray(0, crlf + 2);
+  const lfLf = region.indexOf('\n\n', from);
+  const lfCrlf = region.indexOf('\n\r\n', from);
+  let best: [number, number] | undefined = crlf < 0 ? undefined : [crlf, crlf + 4];
+  if (lfLf >= 0 && (best === undefined || lfLf < best[0])) best = [data[lfLf - 1] === 0x0d ? lfLf - 1 : lfLf, lfLf + 2];
+  if (lfCrlf >= 0 && (best === undefined || lfCrlf < best[0]) && data[lfCrlf - 1] !== 0x0d) best = [lfCrlf, lfCrlf + 3];
+  return best;
 }
 
 function parseStartLine(line: string, partial: PartialMessage): StartLine | ParseResult {
@@ -103,7 +108,11 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   const bodyStart = ends === undefined ? data.length : ends[1];
   const head = data.subarray(start, headerEnd);
   if (!isUtf8(head)) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
-  const lines = head.toString('utf8').split(/\r?\n/);
+  const lines = head.toString('utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.charCodeAt(line.length - 1) === 0x0d) lines[i] = line.slice(0, -1);
+  }
 
   const startLineText = lines[0] as string;
   if (startLineText.length > limits.maxLineLength) {
@@ -111,38 +120,29 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   }
 
   const headers: HeaderField[] = [];
-  let pending: string | undefined;
-  const flush = (): ParseResult | undefined => {
-    if (pending === undefined) return undefined;
-    const line = pending;
-    pending = undefined;
+  for (let i = 1; i < lines.length; i++) {
+    let line = lines[i] as string;
+    if (isWhitespace(line.charCodeAt(0))) {
+      return failure('SIP_PARSE_HEADER', 'continuation line before any header', partial);
+    }
+    // §7.3.1: continuation lines fold into the header field as one SP
+    while (i + 1 < lines.length && isWhitespace((lines[i + 1] as string).charCodeAt(0))) {
+      line = `${line.trimEnd()} ${(lines[++i] as string).trimStart()}`;
+      if (line.length > limits.maxLineLength) break;
+    }
+    if (line.length > limits.maxLineLength) {
+      return failure('SIP_PARSE_LIMIT', `header line longer than ${limits.maxLineLength} bytes`, partial);
+    }
     const colon = line.indexOf(':');
-    const name = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    let nameEnd = colon;
+    while (nameEnd > 0 && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
+    const name = colon < 0 ? '' : line.slice(0, nameEnd);
     if (!isToken(name)) return failure('SIP_PARSE_HEADER', `malformed header line "${line.slice(0, 40)}"`, partial);
     if (headers.length >= limits.maxHeaders) {
       return failure('SIP_PARSE_LIMIT', `more than ${limits.maxHeaders} header fields`, partial);
     }
     headers.push({ name: canonicalHeaderName(name), value: line.slice(colon + 1).trim() });
-    return undefined;
-  };
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const first = line.charCodeAt(0);
-    if (first === 0x20 || first === 0x09) {
-      // §7.3.1: a continuation line folds into the previous header field as one SP
-      if (pending === undefined) return failure('SIP_PARSE_HEADER', 'continuation line before any header', partial);
-      pending = `${pending.replace(/[ \t]+$/, '')} ${line.trimStart()}`;
-    } else {
-      const flushed = flush();
-      if (flushed !== undefined) return flushed;
-      pending = line;
-    }
-    if (pending !== undefined && pending.length > limits.maxLineLength) {
-      return failure('SIP_PARSE_LIMIT', `header line longer than ${limits.maxLineLength} bytes`, partial);
-    }
   }
-  const flushed = flush();
-  if (flushed !== undefined) return flushed;
   partial.headers = headers;
 
   const startLine = parseStartLine(startLineText, partial);
@@ -158,7 +158,7 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
     if (options.datagram !== false || declared < body.length) body = body.subarray(0, declared);
   }
 
-  const assembled = assembleMessage(startLine, headers, Buffer.from(body));
+  const assembled = assembleMessage(startLine, headers, body);
   if (!assembled.ok) return failure(assembled.error.code, assembled.error.message, partial);
   return assembled;
 }

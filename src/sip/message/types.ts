@@ -11,12 +11,12 @@ export type UriParams = ReadonlyMap<string, string | null>;
 export interface SipUri {
   readonly scheme: 'sip' | 'sips';
   /** The user part, percent-decoded. */
-  readonly user?: string;
+  readonly user: string | undefined;
   /** The password part, percent-decoded (deprecated by RFC 3261 but parsed). */
-  readonly password?: string;
+  readonly password: string | undefined;
   readonly host: string;
   readonly hostType: 'ipv4' | 'ipv6' | 'domain';
-  readonly port?: number;
+  readonly port: number | undefined;
   readonly params: UriParams;
   /** URI headers (`?name=value&...`), percent-decoded, in order. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
@@ -45,7 +45,7 @@ export type HeaderParams = ReadonlyMap<string, string | null>;
 /** name-addr or addr-spec with header parameters (From, To, Contact, Route, ...). */
 export interface NameAddr {
   /** Display name, unquoted and unescaped; undefined when absent. */
-  readonly displayName?: string;
+  readonly displayName: string | undefined;
   readonly uri: Uri;
   readonly params: HeaderParams;
 }
@@ -61,10 +61,10 @@ export interface Via {
   readonly transport: string;
   readonly host: string;
   readonly hostType: 'ipv4' | 'ipv6' | 'domain';
-  readonly port?: number;
+  readonly port: number | undefined;
   readonly params: HeaderParams;
   /** The `branch` parameter, if any. */
-  readonly branch?: string;
+  readonly branch: string | undefined;
 }
 
 /** CSeq (RFC 3261 §20.16). */
@@ -91,9 +91,9 @@ interface MessageBase {
   readonly callId: string;
   readonly cseq: CSeq;
   /** Absent when the header is absent. */
-  readonly maxForwards?: number;
+  readonly maxForwards: number | undefined;
   /** Absent when the header is absent. */
-  readonly contentLength?: number;
+  readonly contentLength: number | undefined;
   readonly contact: readonly ContactValue[];
   readonly route: readonly NameAddr[];
   readonly recordRoute: readonly NameAddr[];

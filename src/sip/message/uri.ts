@@ -65,7 +65,7 @@ export function classifyHost(host: string): 'ipv4' | 'ipv6' | 'domain' | undefin
 /** Parses `host[:port]` where an IPv6 host is a bracketed reference (RFC 3261 §25.1 hostport). */
 export function parseHostPort(
   text: string,
-): { host: string; hostType: 'ipv4' | 'ipv6' | 'domain'; port?: number } | undefined {
+): { host: string; hostType: 'ipv4' | 'ipv6' | 'domain'; port: number | undefined } | undefined {
   let host: string;
   let rest: string;
   if (text.charCodeAt(0) === 0x5b /* [ */) {
@@ -77,14 +77,14 @@ export function parseHostPort(
     if (rest.length > 0 && rest.charCodeAt(0) !== 0x3a) return undefined;
     const port = rest.length > 0 ? parsePort(rest.slice(1)) : undefined;
     if (rest.length > 0 && port === undefined) return undefined;
-    return port === undefined ? { host, hostType: 'ipv6' } : { host, hostType: 'ipv6', port };
+    return { host, hostType: 'ipv6', port };
   }
   const colon = text.indexOf(':');
   if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) return undefined; // bare IPv6 (RFC 5118 §4.2)
   host = colon >= 0 ? text.slice(0, colon) : text;
   const hostType = classifyHost(host);
   if (hostType === undefined) return undefined;
-  if (colon < 0) return { host, hostType };
+  if (colon < 0) return { host, hostType, port: undefined };
   const port = parsePort(text.slice(colon + 1));
   return port === undefined ? undefined : { host, hostType, port };
 }
@@ -98,16 +98,20 @@ function parsePort(text: string): number | undefined {
 /** Parses `;name[=value]` URI parameters (lower-cased names, decoded values). */
 function parseUriParams(text: string, table: Uint8Array): Map<string, string | null> | undefined {
   const params = new Map<string, string | null>();
-  if (text.length === 0) return params;
-  for (const part of text.slice(1).split(';')) {
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? null : part.slice(eq + 1);
+  let start = 1;
+  while (start <= text.length && text.length > 0) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    const hasValue = eq >= 0 && eq < end;
+    const rawName = text.slice(start, hasValue ? eq : end);
+    const rawValue = hasValue ? text.slice(eq + 1, end) : null;
     if (rawName.length === 0 || !allowed(rawName, table)) return undefined;
     if (rawValue !== null && (rawValue.length === 0 || !allowed(rawValue, table))) return undefined;
     const name = percentDecode(rawName).toLowerCase();
     if (params.has(name)) return undefined;
     params.set(name, rawValue === null ? null : percentDecode(rawValue));
+    start = end + 1;
   }
   return params;
 }
@@ -148,13 +152,8 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string): SipUri | undefined {
       headers.push([percentDecode(name), percentDecode(value)]);
     }
   }
-  const uri: SipUri = { scheme, host: hostPort.host, hostType: hostPort.hostType, params, headers };
-  return {
-    ...uri,
-    ...(user === undefined ? {} : { user }),
-    ...(password === undefined ? {} : { password }),
-    ...(hostPort.port === undefined ? {} : { port: hostPort.port }),
-  };
+  // One object shape for every SIP URI (absent parts are undefined) keeps property access fast.
+  return { scheme, user, password, host: hostPort.host, hostType: hostPort.hostType, port: hostPort.port, params, headers };
 }
 
 const TEL_NUMBER = /^(?:\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*)$/;
@@ -248,11 +247,12 @@ export function sipUri(init: {
   if (hostType === undefined) throw new Error(`invalid SIP URI host: ${init.host}`);
   return {
     scheme: init.scheme ?? 'sip',
+    user: init.user,
+    password: undefined,
     host: init.host,
     hostType,
+    port: init.port,
     params: new Map(init.params ?? []),
     headers: [],
-    ...(init.user === undefined ? {} : { user: init.user }),
-    ...(init.port === undefined ? {} : { port: init.port }),
   };
 }
