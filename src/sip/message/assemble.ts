@@ -21,6 +21,7 @@ export interface AssembleFailure {
 }
 
 const MAX_CONTENT_LENGTH = 2 ** 31 - 1;
+const RFC1123_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
 
 /**
  * Builds an immutable message from a start line, header fields and body, deriving and checking
@@ -97,6 +98,10 @@ export function assembleMessage(
         (name === 'Route' ? route : recordRoute).push(...list);
         break;
       }
+      case 'Date':
+        // §20.17: rfc1123-date, always GMT
+        if (!RFC1123_DATE.test(value)) return bad(name);
+        break;
       default:
         break;
     }
@@ -108,9 +113,6 @@ export function assembleMessage(
   if (callId === undefined) return fail('SIP_PARSE_MISSING_HEADER', 'missing Call-ID header');
   if (cseq === undefined) return fail('SIP_PARSE_MISSING_HEADER', 'missing CSeq header');
   if (contact.length > 1 && contact.some((c) => c.wildcard === true)) return bad('Contact');
-  if (start.kind === 'request' && cseq.method !== start.method) {
-    return fail('SIP_PARSE_HEADER', `CSeq method ${cseq.method} does not match request method ${start.method}`);
-  }
 
   // Explicit literals (no spreads): one shape per kind keeps parsing fast.
   const message: SipMessage =

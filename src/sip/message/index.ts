@@ -20,3 +20,4 @@ export { parseNameAddr, parseVia, parseCSeq } from './header-values.js';
 export { canonicalHeaderName, sameHeaderName, isListHeader } from './header-names.js';
 export { reasonPhrase } from './reason-phrases.js';
 export { isToken } from './grammar.js';
+export { createNon2xxAck, createCancel } from './requests.js';

@@ -83,6 +83,10 @@ function parseStartLine(line: string, partial: PartialMessage): StartLine | Pars
   if (v[1] !== '2' || v[2] !== '0') return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
   const uri = parseUri(uriText);
   if (uri === undefined) return failure('SIP_PARSE_URI', 'malformed Request-URI', partial);
+  // §19.1.5: URI headers are not allowed in a Request-URI
+  if ((uri.scheme === 'sip' || uri.scheme === 'sips') && 'headers' in uri && uri.headers.length > 0) {
+    return failure('SIP_PARSE_URI', 'Request-URI must not contain URI headers', partial);
+  }
   return { kind: 'request', method, uri, version: 'SIP/2.0' };
 }
 
@@ -120,6 +124,8 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   }
 
   const headers: HeaderField[] = [];
+  // A message cut right after its last header line (no blank line) leaves one empty entry.
+  if (ends === undefined && lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   for (let i = 1; i < lines.length; i++) {
     let line = lines[i] as string;
     if (isWhitespace(line.charCodeAt(0))) {

@@ -72,7 +72,8 @@ export function parseHostPort(
     const close = text.indexOf(']');
     if (close < 0) return undefined;
     host = text.slice(1, close);
-    if (!isIPv6(host)) return undefined;
+    // RFC 5118 §4.10: tolerate the ":::" form that RFC 3261's ABNF bug allowed
+    if (!isIPv6(host) && !(host.includes(':::') && isIPv6(host.replace(':::', '::')))) return undefined;
     rest = text.slice(close + 1);
     if (rest.length > 0 && rest.charCodeAt(0) !== 0x3a) return undefined;
     const port = rest.length > 0 ? parsePort(rest.slice(1)) : undefined;

@@ -1,0 +1,1 @@
+export { createLogger, maskNumber, type Logger, type LoggerOptions } from './logger.js';
