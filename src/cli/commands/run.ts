@@ -1,0 +1,42 @@
+import { loadConfig } from '../../config/index.js';
+import { createLogger } from '../../observability/index.js';
+import { startServer, type RunningServer } from '../server.js';
+
+/**
+ * `callrec run`: starts the server and runs until SIGTERM/SIGINT, then stops cleanly. Returns the
+ * exit code: 0 after a clean stop, 1 when the config is invalid or a listener cannot bind.
+ */
+export async function runServerCommand(configPath: string): Promise<number> {
+  const loaded = await loadConfig(configPath);
+  if (!loaded.ok) {
+    for (const error of loaded.errors) process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
+    process.stderr.write(`callrec: invalid config ${configPath}; nothing started\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: loaded.config.log.level });
+  for (const warning of loaded.warnings) logger.warn({ config: configPath }, `config: ${warning}`);
+  let server: RunningServer;
+  try {
+    server = await startServer(loaded.config, configPath, logger);
+  } catch (error) {
+    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      server
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          resolve(0);
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: String(error) }, 'error while stopping');
+          resolve(1);
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

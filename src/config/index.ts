@@ -1,0 +1,5 @@
+export { configSchemaPath, loadConfig, networkProblem, sipUriProblem, validateConfig } from './load-config.js';
+export type { ConfigError, LoadConfigResult } from './load-config.js';
+export { describeSecret, listSecrets, resolveSecret } from './secrets.js';
+export type { ResolveSecretOptions, SecretLocation } from './secrets.js';
+export type * from './types.js';

@@ -1,0 +1,339 @@
+/**
+ * The callrec configuration as returned by `loadConfig`: validated against
+ * `config/callrec.schema.json`, schema defaults filled in, relative paths resolved against the
+ * config file's directory, deeply frozen. Hand-written to mirror the schema; keep both in step.
+ * A key that has a schema default is required here; a key without one stays optional.
+ */
+
+/** A secret: a literal string, `{ env: NAME }` or `{ file: path }`. Resolve with `resolveSecret`. */
+export type Secret = string | EnvSecret | FileSecret;
+
+/** A secret read from an environment variable. */
+export interface EnvSecret {
+  readonly env: string;
+}
+
+/** A secret read from a file (trailing newline removed). */
+export interface FileSecret {
+  readonly file: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type SipTransportName = 'udp' | 'tcp' | 'tls';
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+export type KeySize = 2048 | 3072 | 4096;
+export type PeerSideName = 'trunk' | 'pbx';
+/** What happens to a request from an address that is neither trunk nor PBX. */
+export type PeerRejectAction = '403' | 'drop';
+export type ChannelMode = 'caller' | 'callee' | 'both-stereo' | 'both-separate';
+export type LegalBasis = 'obligation' | 'consent' | 'opt-out';
+export type RefusalAction = 'connect-unrecorded' | 'reject' | 'route';
+export type RecordingFailurePolicy = 'continue' | 'reject';
+export type TargetType = 'smb' | 'sftp' | 'onedrive' | 'local';
+export type OneDriveCloud = 'global' | 'usgov' | 'usgov-dod' | 'china' | 'germany';
+
+/** Installation-wide settings. */
+export interface InstallationConfig {
+  /** Absolute after loading. @default "./var" */
+  readonly dataDir: string;
+  readonly keystorePassword: Secret;
+  /** @default 2048 */
+  readonly keySize: KeySize;
+}
+
+export interface LogConfig {
+  /** @default "info" */
+  readonly level: LogLevel;
+  /** Log numbers unmasked at INFO. @default false */
+  readonly personalData: boolean;
+}
+
+/** One SIP listener. */
+export interface SipListenConfig {
+  readonly transport: SipTransportName;
+  /** IPv4/IPv6 bind address, no brackets. */
+  readonly host: string;
+  readonly port: number;
+  /** TLS only (required there): PEM certificate file, absolute after loading. */
+  readonly certificate?: string;
+  /** TLS only (required there): PEM private key file, absolute after loading. */
+  readonly privateKey?: string;
+  /** TLS only: passphrase of an encrypted private key. */
+  readonly passphrase?: Secret;
+}
+
+export interface SipTlsConfig {
+  /** PEM CA file, absolute after loading; default: the system trust store. */
+  readonly ca?: string;
+  /** @default "TLSv1.2" */
+  readonly minVersion: TlsVersion;
+  /** Verify servers callrec connects to. @default true */
+  readonly verifyServer: boolean;
+  /** Mutual TLS on listeners. @default false */
+  readonly requestClientCertificate: boolean;
+}
+
+/** RFC 3261 base timers in milliseconds. */
+export interface SipTimersConfig {
+  /** @default 500 */
+  readonly t1Ms: number;
+  /** @default 4000 */
+  readonly t2Ms: number;
+  /** @default 5000 */
+  readonly t4Ms: number;
+}
+
+/** Parser limits (same shape as `ParseLimits` in sip/message). */
+export interface SipLimitsConfig {
+  /** @default 65535 */
+  readonly maxMessageBytes: number;
+  /** @default 256 */
+  readonly maxHeaders: number;
+  /** @default 8192 */
+  readonly maxLineLength: number;
+}
+
+export interface SipConfig {
+  readonly listen: readonly SipListenConfig[];
+  /** Host or address for Via/Contact behind NAT; default: the listen address. */
+  readonly advertise?: string;
+  readonly tls: SipTlsConfig;
+  readonly timers: SipTimersConfig;
+  readonly limits: SipLimitsConfig;
+}
+
+export interface MediaConfig {
+  /** RTP bind address. @default "0.0.0.0" */
+  readonly host: string;
+  /** Address written into SDP behind NAT; default: the bind address. */
+  readonly advertise?: string;
+  /** First and last port, inclusive. @default [20000, 29999] */
+  readonly portRange: readonly [number, number];
+  /** 0 disables the media timeout. @default 60 */
+  readonly timeoutSeconds: number;
+  /** @default true */
+  readonly strictSource: boolean;
+  /** @default true */
+  readonly recordableCodecsOnly: boolean;
+}
+
+/** The trunk or PBX side. */
+export interface PeerConfig {
+  /** IPv4/IPv6 addresses and CIDR networks (validated by the loader). */
+  readonly addresses: readonly string[];
+  /** sip:/sips: URI requests toward this side are sent to. */
+  readonly uri: string;
+  /** @default "403" */
+  readonly onReject: PeerRejectAction;
+}
+
+export interface NumberingConfig {
+  /** e.g. "49" */
+  readonly countryCode: string;
+  /** e.g. "30", without national prefix. */
+  readonly areaCode?: string;
+  /** @default "00" */
+  readonly internationalPrefix: string;
+  /** @default "0" */
+  readonly nationalPrefix: string;
+  /** E.164 main number. */
+  readonly companyNumber?: string;
+  /** Digits of an extension; default inferred from users. */
+  readonly extensionLength?: number;
+}
+
+export interface UserConfig {
+  readonly id: string;
+  readonly name?: string;
+  readonly extension?: string;
+  /** E.164 direct numbers. @default [] */
+  readonly numbers: readonly string[];
+}
+
+export interface GroupConfig {
+  readonly id: string;
+  readonly name?: string;
+  /** E.164 group numbers. @default [] */
+  readonly numbers: readonly string[];
+  /** User ids (checked to exist). @default [] */
+  readonly members: readonly string[];
+}
+
+export interface FeatureCodesConfig {
+  /** @default "*51" */
+  readonly groupLogout: string;
+  /** @default "*52" */
+  readonly groupLogin: string;
+}
+
+/** Announcement WAV files, absolute after loading. */
+export interface AnnouncementConfig {
+  readonly inbound?: string;
+  readonly outbound?: string;
+}
+
+/** Consent settings; the digit/timeout/refusal keys only matter for `consent` and `opt-out`. */
+export interface ConsentConfig {
+  readonly legalBasis: LegalBasis;
+  /** @default "1" */
+  readonly acceptDigit: string;
+  /** Required for opt-out. */
+  readonly refuseDigit?: string;
+  /** @default 10 */
+  readonly timeoutSeconds: number;
+  /** @default "connect-unrecorded" */
+  readonly onRefusal: RefusalAction;
+  /** Required when onRefusal is "route". */
+  readonly routeTo?: string;
+}
+
+export interface ProfileConfig {
+  readonly id: string;
+  /** @default true */
+  readonly enabled: boolean;
+  /** Group ids (checked to exist). @default [] */
+  readonly groups: readonly string[];
+  /** User ids (checked to exist). @default [] */
+  readonly users: readonly string[];
+  /** @default true */
+  readonly inbound: boolean;
+  /** @default true */
+  readonly outbound: boolean;
+  /** @default false */
+  readonly recordDirectCallsToActiveMembers: boolean;
+  /** @default "both-stereo" */
+  readonly channels: ChannelMode;
+  /** @default {} */
+  readonly announcement: AnnouncementConfig;
+  readonly consent: ConsentConfig;
+  /** @default true */
+  readonly signing: boolean;
+  /** Target ids (checked to exist). @default [] */
+  readonly targets: readonly string[];
+  /** Absent: kept until deleted manually. */
+  readonly retentionDays?: number;
+  /** @default "continue" */
+  readonly onRecordingFailure: RecordingFailurePolicy;
+  /** Alarm email address. */
+  readonly notify?: string;
+}
+
+export interface SmbTargetConfig {
+  readonly id: string;
+  readonly type: 'smb';
+  readonly host: string;
+  /** @default 445 */
+  readonly port: number;
+  /** Share name only, no folders. */
+  readonly share: string;
+  /** @default "" */
+  readonly domain: string;
+  readonly username: string;
+  readonly password: Secret;
+  /** Folder template ($Y $M $D $h $m $s). @default "" */
+  readonly folder: string;
+}
+
+export interface SftpTargetConfig {
+  readonly id: string;
+  readonly type: 'sftp';
+  readonly host: string;
+  /** @default 22 */
+  readonly port: number;
+  readonly username: string;
+  /** Required when privateKey is absent. */
+  readonly password?: Secret;
+  readonly privateKey?: Secret;
+  readonly passphrase?: Secret;
+  /** Folder template relative to the home directory. @default "" */
+  readonly folder: string;
+}
+
+export interface OneDriveTargetConfig {
+  readonly id: string;
+  readonly type: 'onedrive';
+  /** @default "global" */
+  readonly cloud: OneDriveCloud;
+  /** @default "common" */
+  readonly tenant: string;
+  readonly clientId: string;
+  readonly clientSecret?: Secret;
+  readonly redirectUri?: string;
+  readonly driveId?: string;
+  /** Folder template. @default "" */
+  readonly folder: string;
+}
+
+export interface LocalTargetConfig {
+  readonly id: string;
+  readonly type: 'local';
+  /** Directory template, absolute after loading. */
+  readonly path: string;
+}
+
+export type TargetConfig = SmbTargetConfig | SftpTargetConfig | OneDriveTargetConfig | LocalTargetConfig;
+
+export interface UploadsConfig {
+  /** @default 60 */
+  readonly intervalSeconds: number;
+  /** @default false */
+  readonly keepLocal: boolean;
+}
+
+export interface SmtpConfig {
+  readonly host: string;
+  /** @default 587 */
+  readonly port: number;
+  /** Implicit TLS. @default false */
+  readonly secure: boolean;
+  readonly username?: string;
+  readonly password?: Secret;
+}
+
+export interface EmailConfig {
+  readonly smtp: SmtpConfig;
+  readonly from: string;
+  /** @default false */
+  readonly personalData: boolean;
+}
+
+export interface AdminHttpConfig {
+  /** @default "127.0.0.1" */
+  readonly host: string;
+  /** @default 9060 */
+  readonly port: number;
+}
+
+export interface AdminConfig {
+  /** @default {} */
+  readonly http: AdminHttpConfig;
+}
+
+/** The whole configuration file. */
+export interface CallrecConfig {
+  readonly $schema?: string;
+  readonly installation: InstallationConfig;
+  /** @default {} */
+  readonly log: LogConfig;
+  readonly sip: SipConfig;
+  /** @default {} */
+  readonly media: MediaConfig;
+  readonly trunk: PeerConfig;
+  readonly pbx: PeerConfig;
+  readonly numbering: NumberingConfig;
+  /** @default [] */
+  readonly users: readonly UserConfig[];
+  /** @default [] */
+  readonly groups: readonly GroupConfig[];
+  /** @default {} */
+  readonly featureCodes: FeatureCodesConfig;
+  /** Evaluated in order. @default [] */
+  readonly profiles: readonly ProfileConfig[];
+  /** @default [] */
+  readonly targets: readonly TargetConfig[];
+  /** @default {} */
+  readonly uploads: UploadsConfig;
+  readonly email?: EmailConfig;
+  /** @default {} */
+  readonly admin: AdminConfig;
+}
