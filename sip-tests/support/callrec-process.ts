@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort } from '../../src/cli/free-port.js';
+import { repoRoot } from '../../test/support/paths.js';
+
+export interface CallrecProcess {
+  readonly port: number;
+  readonly dir: string;
+  readonly configPath: string;
+  /** Parsed JSON log lines so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  readonly child: ChildProcess;
+}
+
+export interface CallrecProcessOptions {
+  /** Trunk source addresses. @default ['127.0.0.1'] */
+  readonly trunk?: readonly string[];
+  /** PBX source addresses. @default ['127.0.0.3'] */
+  readonly pbx?: readonly string[];
+  /** @default '403' */
+  readonly onReject?: '403' | 'drop';
+  readonly logLevel?: string;
+}
+
+/** Starts the real `bin/callrec run` on loopback with a throwaway config and waits for "listening". */
+export async function startCallrec(options: CallrecProcessOptions = {}): Promise<CallrecProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'callrec-sip-'));
+  const port = await findFreePort('127.0.0.1');
+  const example = JSON.parse(await readFile(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Record<string, unknown>;
+  const config = {
+    ...example,
+    $schema: undefined,
+    installation: { dataDir: join(dir, 'data'), keystorePassword: { env: 'CALLREC_KEYSTORE_PASSWORD' } },
+    log: { level: options.logLevel ?? 'debug', personalData: false },
+    sip: {
+      listen: [
+        { transport: 'udp', host: '127.0.0.1', port },
+        { transport: 'tcp', host: '127.0.0.1', port },
+      ],
+      advertise: '127.0.0.1',
+    },
+    media: { host: '127.0.0.1', advertise: '127.0.0.1', portRange: [40000, 40999] },
+    trunk: { addresses: options.trunk ?? ['127.0.0.1'], uri: 'sip:127.0.0.1:5999', onReject: options.onReject ?? '403' },
+    pbx: { addresses: options.pbx ?? ['127.0.0.3'], uri: 'sip:127.0.0.3:5999', onReject: options.onReject ?? '403' },
+    profiles: [],
+    targets: [],
+  };
+  delete (config as Record<string, unknown>)['$schema'];
+  const configPath = join(dir, 'callrec.json');
+  await writeFile(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: `non-JSON stdout line: ${line}` });
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const deadline = Date.now() + 15_000;
+  while (lines.filter((l) => l['msg'] === 'listening').length < 2) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`callrec did not start: exit ${child.exitCode}\n${stderr}\n${JSON.stringify(lines)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    dir,
+    configPath,
+    child,
+    logs: () => lines,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
