@@ -87,11 +87,12 @@ export async function startServer(config: CallrecConfig, configPath: string, log
     capabilities: { allow: IMPLEMENTED_METHODS, accept: ACCEPTED_CONTENT_TYPES, supported: SUPPORTED_EXTENSIONS },
     logger,
   });
-  let transports: TransportLayer | undefined;
+  // The core and the transport layer refer to each other; the layer exists once it has bound.
+  const wiring: { transports?: TransportLayer } = {};
   const core = new UserAgentCore({
     send: (data, destination) => {
-      if (transports === undefined) return Promise.reject(new Error('transport layer not ready'));
-      return transports.send(data, destination);
+      if (wiring.transports === undefined) return Promise.reject(new Error('transport layer not ready'));
+      return wiring.transports.send(data, destination);
     },
     clock: new SystemClock(),
     timers: config.sip.timers,
@@ -108,11 +109,12 @@ export async function startServer(config: CallrecConfig, configPath: string, log
   });
   const baseDir = dirname(configPath);
   const listeners = await Promise.all(config.sip.listen.map((listen) => listenerConfig(listen, config, baseDir)));
-  transports = await TransportLayer.create({
+  const transports = await TransportLayer.create({
     listeners,
     onData: (inbound) => core.receive(inbound),
     onError: (error, source) => logger.debug({ source: source?.address, err: error.message }, 'transport error'),
   });
+  wiring.transports = transports;
   const bound = transports.listeners.map((t) => t.local);
   for (const endpoint of bound) {
     logger.info({ transport: endpoint.protocol, host: endpoint.address, port: endpoint.port }, 'listening');
@@ -129,7 +131,7 @@ export async function startServer(config: CallrecConfig, configPath: string, log
       if (closed) return;
       closed = true;
       core.close();
-      await transports?.close();
+      await transports.close();
     },
   };
 }

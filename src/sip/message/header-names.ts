@@ -47,8 +47,13 @@ for (const [short, long] of Object.entries(COMPACT_FORMS)) CANONICAL.set(short, 
  * RFC 3261 §7.3.1).
  */
 export function canonicalHeaderName(name: string): string {
+  return knownHeaderName(name) ?? name;
+}
+
+/** The canonical spelling of a registered header name (any case, compact forms), or undefined. */
+export function knownHeaderName(name: string): string | undefined {
   if (CANONICAL_SPELLINGS.has(name)) return name;
-  return CANONICAL.get(name.toLowerCase()) ?? name;
+  return CANONICAL.get(name.toLowerCase());
 }
 
 /** Whether two header names denote the same header. */

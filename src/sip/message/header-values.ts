@@ -12,7 +12,6 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   const text = value.trim();
   let displayName: string | undefined;
   let uriText: string;
-  let paramsStart: number;
   let i = 0;
   if (text.charCodeAt(0) === 0x22 /* " */) {
     const end = endOfQuotedString(text, 0);
@@ -47,8 +46,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   if (/\s/.test(uriText)) return undefined;
   const uri = parseUri(uriText);
   if (uri === undefined) return undefined;
-  paramsStart = gt + 1;
-  const params = parseHeaderParams(text, paramsStart);
+  const params = parseHeaderParams(text, gt + 1);
   if (params === undefined) return undefined;
   return { displayName, uri, params };
 }
@@ -86,17 +84,32 @@ const SENT_PROTOCOL = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[
 
 /** One Via value (§20.42, §25.1 via-parm; RFC 3581 rport). */
 export function parseVia(value: string): Via | undefined {
-  const match = SENT_PROTOCOL.exec(value.trim());
-  if (match === null) return undefined;
-  const [, name, version, transport, rest] = match as unknown as [string, string, string, string, string];
-  if (!isToken(name) || !isToken(version) || !isToken(transport)) return undefined;
+  let name = 'SIP';
+  let version = '2.0';
+  let transport: string;
+  let rest: string;
+  const space = value.indexOf(' ', 8);
+  if (value.startsWith('SIP/2.0/') && space > 8) {
+    // Fast path for the canonical `SIP/2.0/UDP host...` form
+    transport = value.slice(8, space);
+    rest = value.slice(space + 1).trimStart();
+    if (!isToken(transport) || rest.length === 0) return undefined;
+  } else {
+    const match = SENT_PROTOCOL.exec(value.trim());
+    if (match === null) return undefined;
+    [, name, version, transport, rest] = match as unknown as [string, string, string, string, string];
+    if (!isToken(name) || !isToken(version) || !isToken(transport)) return undefined;
+  }
   let end = 0;
   if (rest.charCodeAt(0) === 0x5b /* [ */) {
     end = rest.indexOf(']');
     if (end < 0) return undefined;
   }
-  while (end < rest.length && rest[end] !== ';' && rest[end] !== ' ' && rest[end] !== '\t') end++;
-  const sentBy = rest.slice(0, end).replace(/[ \t]*:[ \t]*/, ':');
+  for (; end < rest.length; end++) {
+    const c = rest.charCodeAt(end);
+    if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) break;
+  }
+  const sentBy = rest.slice(0, end);
   const hostPort = parseHostPort(sentBy);
   if (hostPort === undefined) return undefined;
   const params = parseHeaderParams(rest, end);
@@ -104,7 +117,7 @@ export function parseVia(value: string): Via | undefined {
   if (!validViaParams(params)) return undefined;
   const branch = params.get('branch');
   return {
-    protocol: `${name.toUpperCase()}/${version}`,
+    protocol: name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name.toUpperCase()}/${version}`,
     transport: transport.toUpperCase(),
     host: hostPort.host,
     hostType: hostPort.hostType,

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { assembleMessage, type StartLine } from './assemble.js';
 import { isToken, isWhitespace } from './grammar.js';
-import { canonicalHeaderName } from './header-names.js';
+import { knownHeaderName } from './header-names.js';
 import { parseUri } from './uri.js';
 import type { HeaderField, ParseErrorCode, ParseLimits, ParseResult, SipParseError } from './types.js';
 
@@ -143,11 +143,16 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
     let nameEnd = colon;
     while (nameEnd > 0 && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
     const name = colon < 0 ? '' : line.slice(0, nameEnd);
-    if (!isToken(name)) return failure('SIP_PARSE_HEADER', `malformed header line "${line.slice(0, 40)}"`, partial);
+    // Known names are tokens by construction; only unknown ones need the character check
+    const known = knownHeaderName(name);
+    const canonical = known ?? name;
+    if (known === undefined && !isToken(name)) {
+      return failure('SIP_PARSE_HEADER', `malformed header line "${line.slice(0, 40)}"`, partial);
+    }
     if (headers.length >= limits.maxHeaders) {
       return failure('SIP_PARSE_LIMIT', `more than ${limits.maxHeaders} header fields`, partial);
     }
-    headers.push({ name: canonicalHeaderName(name), value: line.slice(colon + 1).trim() });
+    headers.push({ name: canonical, value: line.slice(colon + 1).trim() });
   }
   partial.headers = headers;
 

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { AbsoluteUri, SipUri, TelUri, Uri, UriParams } from './types.js';
 
 /** RFC 3261 §25.1 character classes, as lookup tables over ASCII. */
@@ -52,12 +52,39 @@ function percentEncode(text: string, table: Uint8Array): string {
 }
 
 const HOSTNAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.?$/;
-const NUMERIC_HOST = /^[0-9.]+$/;
+
+/** `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (§25.1), each part <= 255. */
+function isIPv4Address(host: string): boolean {
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i === host.length ? 0x2e : host.charCodeAt(i);
+    if (c === 0x2e /* . */) {
+      if (digits === 0 || value > 255) return false;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else return false;
+  }
+  return parts === 4;
+}
+
+function isNumericHost(host: string): boolean {
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c !== 0x2e && (c < 0x30 || c > 0x39)) return false;
+  }
+  return true;
+}
 
 /** Classifies a host (IPv6 without brackets); `undefined` when it is not a valid host. */
 export function classifyHost(host: string): 'ipv4' | 'ipv6' | 'domain' | undefined {
   if (host.length === 0 || host.length > 255) return undefined;
-  if (NUMERIC_HOST.test(host)) return isIPv4(host) ? 'ipv4' : undefined;
+  if (isNumericHost(host)) return isIPv4Address(host) ? 'ipv4' : undefined;
   if (host.includes(':')) return isIPv6(host) ? 'ipv6' : undefined;
   return HOSTNAME.test(host) ? 'domain' : undefined;
 }
