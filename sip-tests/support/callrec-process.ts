@@ -6,7 +6,10 @@ import { findFreePort } from '../../src/cli/free-port.js';
 import { repoRoot } from '../../test/support/paths.js';
 
 export interface CallrecProcess {
+  /** The port of the first listener (UDP and TCP share it in the default set-up). */
   readonly port: number;
+  /** The port of each configured listener, in order. */
+  readonly ports: readonly number[];
   readonly dir: string;
   readonly configPath: string;
   /** Parsed JSON log lines so far. */
@@ -24,25 +27,28 @@ export interface CallrecProcessOptions {
   /** @default '403' */
   readonly onReject?: '403' | 'drop';
   readonly logLevel?: string;
+  /** Listeners instead of UDP+TCP on 127.0.0.1; each gets a free port (see `ports`). */
+  readonly listen?: ReadonlyArray<{ transport: 'udp' | 'tcp' | 'tls'; host: string; certificate?: string; privateKey?: string }>;
 }
 
 /** Starts the real `bin/callrec run` on loopback with a throwaway config and waits for "listening". */
 export async function startCallrec(options: CallrecProcessOptions = {}): Promise<CallrecProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'callrec-sip-'));
   const port = await findFreePort('127.0.0.1');
+  const listen =
+    options.listen === undefined
+      ? [
+          { transport: 'udp', host: '127.0.0.1', port },
+          { transport: 'tcp', host: '127.0.0.1', port },
+        ]
+      : await Promise.all(options.listen.map(async (l) => ({ ...l, port: await findFreePort(l.host) })));
   const example = JSON.parse(await readFile(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Record<string, unknown>;
   const config = {
     ...example,
     $schema: undefined,
     installation: { dataDir: join(dir, 'data'), keystorePassword: { env: 'CALLREC_KEYSTORE_PASSWORD' } },
     log: { level: options.logLevel ?? 'debug', personalData: false },
-    sip: {
-      listen: [
-        { transport: 'udp', host: '127.0.0.1', port },
-        { transport: 'tcp', host: '127.0.0.1', port },
-      ],
-      advertise: '127.0.0.1',
-    },
+    sip: { listen, advertise: '127.0.0.1' },
     media: { host: '127.0.0.1', advertise: '127.0.0.1', portRange: [40000, 40999] },
     trunk: { addresses: options.trunk ?? ['127.0.0.1'], uri: 'sip:127.0.0.1:5999', onReject: options.onReject ?? '403' },
     pbx: { addresses: options.pbx ?? ['127.0.0.3'], uri: 'sip:127.0.0.3:5999', onReject: options.onReject ?? '403' },
@@ -75,7 +81,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const deadline = Date.now() + 15_000;
-  while (lines.filter((l) => l['msg'] === 'listening').length < 2) {
+  while (lines.filter((l) => l['msg'] === 'listening').length < listen.length) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`callrec did not start: exit ${child.exitCode}\n${stderr}\n${JSON.stringify(lines)}`);
@@ -83,7 +89,8 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    port,
+    port: listen[0]?.port ?? port,
+    ports: listen.map((l) => l.port),
     dir,
     configPath,
     child,

@@ -26,6 +26,8 @@ export interface SippOptions {
   /** Global timeout in seconds. @default 20 */
   readonly timeoutSeconds?: number;
   readonly extraArgs?: readonly string[];
+  /** callrec's address. @default 127.0.0.1 */
+  readonly host?: string;
 }
 
 /** Runs real SIPp with a scenario from sipp-scenarios/ against callrec on 127.0.0.1. */
@@ -44,7 +46,7 @@ export async function runSipp(options: SippOptions): Promise<SippRun> {
     '-trace_stat',
     '-fd', '1',
     ...(options.extraArgs ?? []),
-    `127.0.0.1:${options.port}`,
+    (options.host ?? '127.0.0.1').includes(':') ? `[${options.host}]:${options.port}` : `${options.host ?? '127.0.0.1'}:${options.port}`,
   ];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn('sipp', args, { cwd, stdio: ['ignore', 'ignore', 'ignore'] });
