@@ -5,9 +5,20 @@
 import { parseMessage, serializeMessage } from '../src/sip/message/index.js';
 
 const SDP = [
-  'v=0', 'o=- 3868237461 3868237461 IN IP4 198.51.100.7', 's=-', 'c=IN IP4 198.51.100.7', 't=0 0',
-  'm=audio 30000 RTP/AVP 8 0 9 101', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:9 G722/8000',
-  'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=ptime:20', 'a=sendrecv', '',
+  'v=0',
+  'o=- 3868237461 3868237461 IN IP4 198.51.100.7',
+  's=-',
+  'c=IN IP4 198.51.100.7',
+  't=0 0',
+  'm=audio 30000 RTP/AVP 8 0 9 101',
+  'a=rtpmap:8 PCMA/8000',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:9 G722/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=fmtp:101 0-16',
+  'a=ptime:20',
+  'a=sendrecv',
+  '',
 ].join('\r\n');
 
 const INVITE = [

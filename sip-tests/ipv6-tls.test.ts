@@ -20,9 +20,27 @@ describe('callrec on IPv6 and TLS', () => {
   let callrec: CallrecProcess;
 
   before(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', privateKey, '-out', certificate], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        privateKey,
+        '-out',
+        certificate,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     callrec = await startCallrec({
       trunk: ['127.0.0.1', '::1'],
       listen: [
@@ -37,29 +55,37 @@ describe('callrec on IPv6 and TLS', () => {
   });
 
   it('answers OPTIONS from SIPp over UDP on ::1', async () => {
-    const run = await runSipp({ scenario: 'uac-options-expect-200.xml', port: callrec.ports[0]!, localIp: '::1', host: '::1' });
+    const run = await runSipp({
+      scenario: 'uac-options-expect-200.xml',
+      port: callrec.ports[0]!,
+      localIp: '::1',
+      host: '::1',
+    });
     assert.equal(run.code, 0, run.errors);
   });
 
   it('answers OPTIONS over TLS on the same connection', async () => {
     const port = callrec.ports[1]!;
     const response = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, ca: readFileSync(certificate), servername: 'localhost' }, () => {
-        socket.write(
-          [
-            `OPTIONS sip:127.0.0.1:${port};transport=tls SIP/2.0`,
-            'Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bKtls1;rport',
-            'Max-Forwards: 70',
-            'From: <sip:probe@127.0.0.1>;tag=t1',
-            `To: <sip:127.0.0.1:${port}>`,
-            'Call-ID: tls-options-1',
-            'CSeq: 1 OPTIONS',
-            'Content-Length: 0',
-            '',
-            '',
-          ].join('\r\n'),
-        );
-      });
+      const socket = connect(
+        { host: '127.0.0.1', port, ca: readFileSync(certificate), servername: 'localhost' },
+        () => {
+          socket.write(
+            [
+              `OPTIONS sip:127.0.0.1:${port};transport=tls SIP/2.0`,
+              'Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bKtls1;rport',
+              'Max-Forwards: 70',
+              'From: <sip:probe@127.0.0.1>;tag=t1',
+              `To: <sip:127.0.0.1:${port}>`,
+              'Call-ID: tls-options-1',
+              'CSeq: 1 OPTIONS',
+              'Content-Length: 0',
+              '',
+              '',
+            ].join('\r\n'),
+          );
+        },
+      );
       let data = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => {

@@ -33,7 +33,12 @@ describe('callrec answers SIPp', () => {
   });
 
   it('answers OPTIONS over TCP with 200', async () => {
-    const run = await runSipp({ scenario: 'uac-options-expect-200.xml', port: callrec.port, transport: 't1', calls: 5 });
+    const run = await runSipp({
+      scenario: 'uac-options-expect-200.xml',
+      port: callrec.port,
+      transport: 't1',
+      calls: 5,
+    });
     assert.equal(run.code, 0, explain(run));
     assert.equal(run.stats['SuccessfulCall(C)'], '5');
   });
@@ -53,9 +58,16 @@ describe('callrec answers SIPp', () => {
   });
 
   it('refuses a source that is neither trunk nor PBX with 403', async () => {
-    const run = await runSipp({ scenario: 'uac-options-expect-403.xml', port: callrec.port, localIp: '127.0.0.2', calls: 3 });
+    const run = await runSipp({
+      scenario: 'uac-options-expect-403.xml',
+      port: callrec.port,
+      localIp: '127.0.0.2',
+      calls: 3,
+    });
     assert.equal(run.code, 0, explain(run));
-    assert.ok(callrec.logs().some((l) => l['source'] === '127.0.0.2' && String(l['msg']).includes('neither trunk nor PBX')));
+    assert.ok(
+      callrec.logs().some((l) => l['source'] === '127.0.0.2' && String(l['msg']).includes('neither trunk nor PBX')),
+    );
   });
 
   it('answers an unimplemented method with 501 and Allow', async () => {

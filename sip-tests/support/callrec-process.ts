@@ -28,7 +28,12 @@ export interface CallrecProcessOptions {
   readonly onReject?: '403' | 'drop';
   readonly logLevel?: string;
   /** Listeners instead of UDP+TCP on 127.0.0.1; each gets a free port (see `ports`). */
-  readonly listen?: ReadonlyArray<{ transport: 'udp' | 'tcp' | 'tls'; host: string; certificate?: string; privateKey?: string }>;
+  readonly listen?: ReadonlyArray<{
+    transport: 'udp' | 'tcp' | 'tls';
+    host: string;
+    certificate?: string;
+    privateKey?: string;
+  }>;
 }
 
 /** Starts the real `bin/callrec run` on loopback with a throwaway config and waits for "listening". */
@@ -42,7 +47,10 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
           { transport: 'tcp', host: '127.0.0.1', port },
         ]
       : await Promise.all(options.listen.map(async (l) => ({ ...l, port: await findFreePort(l.host) })));
-  const example = JSON.parse(await readFile(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Record<string, unknown>;
+  const example = JSON.parse(await readFile(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const config = {
     ...example,
     $schema: undefined,
@@ -50,7 +58,11 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     log: { level: options.logLevel ?? 'debug', personalData: false },
     sip: { listen, advertise: '127.0.0.1' },
     media: { host: '127.0.0.1', advertise: '127.0.0.1', portRange: [40000, 40999] },
-    trunk: { addresses: options.trunk ?? ['127.0.0.1'], uri: 'sip:127.0.0.1:5999', onReject: options.onReject ?? '403' },
+    trunk: {
+      addresses: options.trunk ?? ['127.0.0.1'],
+      uri: 'sip:127.0.0.1:5999',
+      onReject: options.onReject ?? '403',
+    },
     pbx: { addresses: options.pbx ?? ['127.0.0.3'], uri: 'sip:127.0.0.3:5999', onReject: options.onReject ?? '403' },
     profiles: [],
     targets: [],

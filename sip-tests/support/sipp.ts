@@ -34,19 +34,28 @@ export interface SippOptions {
 export async function runSipp(options: SippOptions): Promise<SippRun> {
   const cwd = await mkdtemp(join(tmpdir(), 'callrec-sipp-'));
   const args = [
-    '-sf', join(repoRoot, 'sipp-scenarios', options.scenario),
-    '-t', options.transport ?? 'u1',
-    '-i', options.localIp ?? '127.0.0.1',
-    '-m', String(options.calls ?? 1),
-    '-r', String(options.rate ?? 10),
+    '-sf',
+    join(repoRoot, 'sipp-scenarios', options.scenario),
+    '-t',
+    options.transport ?? 'u1',
+    '-i',
+    options.localIp ?? '127.0.0.1',
+    '-m',
+    String(options.calls ?? 1),
+    '-r',
+    String(options.rate ?? 10),
     '-nostdin',
-    '-timeout', `${options.timeoutSeconds ?? 20}s`,
+    '-timeout',
+    `${options.timeoutSeconds ?? 20}s`,
     '-timeout_error',
     '-trace_err',
     '-trace_stat',
-    '-fd', '1',
+    '-fd',
+    '1',
     ...(options.extraArgs ?? []),
-    (options.host ?? '127.0.0.1').includes(':') ? `[${options.host}]:${options.port}` : `${options.host ?? '127.0.0.1'}:${options.port}`,
+    (options.host ?? '127.0.0.1').includes(':')
+      ? `[${options.host}]:${options.port}`
+      : `${options.host ?? '127.0.0.1'}:${options.port}`,
   ];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn('sipp', args, { cwd, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -58,7 +67,10 @@ export async function runSipp(options: SippOptions): Promise<SippRun> {
   const errFile = files.find((f) => f.endsWith('_errors.log'));
   const stats: Record<string, string> = {};
   if (statFile !== undefined) {
-    const rows = (await readFile(join(cwd, statFile), 'utf8')).trim().split('\n').map((r) => r.split(';'));
+    const rows = (await readFile(join(cwd, statFile), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((r) => r.split(';'));
     const header = rows[0] ?? [];
     const last = rows[rows.length - 1] ?? [];
     header.forEach((name, i) => (stats[name] = last[i] ?? ''));

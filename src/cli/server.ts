@@ -27,7 +27,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function listenerConfig(listen: SipListenConfig, config: CallrecConfig, baseDir: string): Promise<ListenerConfig> {
+async function listenerConfig(
+  listen: SipListenConfig,
+  config: CallrecConfig,
+  baseDir: string,
+): Promise<ListenerConfig> {
   if (listen.transport !== 'tls') return { protocol: listen.transport, host: listen.host, port: listen.port };
   if (listen.certificate === undefined || listen.privateKey === undefined) {
     throw new Error(`TLS listener ${listen.host}:${listen.port} needs certificate and privateKey`);
@@ -60,7 +64,12 @@ function logCoreEvent(logger: Logger, event: CoreEvent): void {
   switch (event.type) {
     case 'parse-error':
       logger.debug(
-        { source: event.source.address, transport: event.source.protocol, code: event.error.code, answered: event.answered },
+        {
+          source: event.source.address,
+          transport: event.source.protocol,
+          code: event.error.code,
+          answered: event.answered,
+        },
         `malformed SIP message: ${event.error.message}`,
       );
       break;
@@ -68,7 +77,10 @@ function logCoreEvent(logger: Logger, event: CoreEvent): void {
       logger.debug({ source: event.source.address, method: event.method, status: event.status }, 'request rejected');
       break;
     case 'transport-error':
-      logger.warn({ destination: event.destination.address, port: event.destination.port, err: event.error.message }, 'SIP send failed');
+      logger.warn(
+        { destination: event.destination.address, port: event.destination.port, err: event.error.message },
+        'SIP send failed',
+      );
       break;
     case 'user-error':
       logger.error({ err: event.error }, 'error in SIP request handling');

@@ -30,7 +30,20 @@ describe('RFC 3261 Table 4 timer values', () => {
   it('derives A–M from T1/T2/T4 for unreliable transports', () => {
     const t = transactionTimers(resolveTimerConfig(), false);
     assert.deepEqual(
-      [t.TIMER_A, t.TIMER_B, t.TIMER_D, t.TIMER_E, t.TIMER_F, t.TIMER_G, t.TIMER_H, t.TIMER_I, t.TIMER_J, t.TIMER_K, t.TIMER_L, t.TIMER_M],
+      [
+        t.TIMER_A,
+        t.TIMER_B,
+        t.TIMER_D,
+        t.TIMER_E,
+        t.TIMER_F,
+        t.TIMER_G,
+        t.TIMER_H,
+        t.TIMER_I,
+        t.TIMER_J,
+        t.TIMER_K,
+        t.TIMER_L,
+        t.TIMER_M,
+      ],
       [500, 32_000, 32_000, 500, 32_000, 500, 32_000, 5000, 32_000, 5000, 32_000, 32_000],
     );
   });
@@ -179,10 +192,7 @@ describe('non-INVITE client transaction timers (§17.1.2.2)', () => {
     assert.equal(tx.state, 'Proceeding');
     clock.advance(40_000);
     // Timer E keeps its 1 s interval from Trying (fires at 1.5 s), then is reset to T2.
-    assert.deepEqual(
-      recorder.requestTimes('BYE'),
-      [0, 500, 1500, 5500, 9500, 13_500, 17_500, 21_500, 25_500, 29_500],
-    );
+    assert.deepEqual(recorder.requestTimes('BYE'), [0, 500, 1500, 5500, 9500, 13_500, 17_500, 21_500, 25_500, 29_500]);
     assert.deepEqual(user.summary(), ['response:100@600', 'timeout@32000', 'terminated@32000']);
   });
 
@@ -250,7 +260,10 @@ describe('INVITE server transaction timers (§17.2.1, RFC 6026)', () => {
     clock.advance(150);
     incoming[0]!.transaction.respond(makeResponse(invite, 180));
     clock.advance(1000);
-    assert.deepEqual(recorder.sent.map((s) => (s.message.kind === 'response' ? s.message.status : 0)), [180]);
+    assert.deepEqual(
+      recorder.sent.map((s) => (s.message.kind === 'response' ? s.message.status : 0)),
+      [180],
+    );
   });
 
   it('retransmits a 486 at 500 ms, 1.5 s, 3.5 s, then every 4 s (Timer G capped at T2) and reports no ACK at Timer H = 32 s', () => {

@@ -28,7 +28,21 @@ interface Expectation {
 }
 
 const B2BUA_CHECKS: RequestChecks = {
-  implementedMethods: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE'],
+  implementedMethods: [
+    'INVITE',
+    'ACK',
+    'CANCEL',
+    'BYE',
+    'OPTIONS',
+    'REGISTER',
+    'PRACK',
+    'UPDATE',
+    'INFO',
+    'REFER',
+    'NOTIFY',
+    'SUBSCRIBE',
+    'MESSAGE',
+  ],
   supportedExtensions: ['100rel', 'timer', 'replaces', 'path'],
   acceptedContentTypes: ['application/sdp'],
   isLocal: () => false,
@@ -85,10 +99,14 @@ function verifyChecks(message: SipMessage, checks: Record<string, unknown>): voi
 for (const rfc of ['rfc4475', 'rfc5118']) {
   describe(`${rfc.toUpperCase()} torture messages`, () => {
     const folder = fixturePath('sip', rfc);
-    const names = readdirSync(folder).filter((n) => n.endsWith('.sip')).sort();
+    const names = readdirSync(folder)
+      .filter((n) => n.endsWith('.sip'))
+      .sort();
     it('has fixtures', () => assert.ok(names.length > 10));
     for (const file of names) {
-      const expectation = JSON.parse(readFileSync(join(folder, file.replace(/\.sip$/, '.expect.json')), 'utf8')) as Expectation;
+      const expectation = JSON.parse(
+        readFileSync(join(folder, file.replace(/\.sip$/, '.expect.json')), 'utf8'),
+      ) as Expectation;
       const raw = readFileSync(join(folder, file));
       const rawResult = parseMessage(raw);
       const usable = raw.includes('\n\n') && (rawResult.ok || rawResult.error.code !== 'SIP_PARSE_BODY');
@@ -125,7 +143,9 @@ describe('RFC 5118 raw archive form (bare LF line ends)', () => {
     const folder = fixturePath('sip', 'rfc5118');
     let parsed = 0;
     for (const file of readdirSync(folder).filter((n) => n.endsWith('.sip'))) {
-      const expectation = JSON.parse(readFileSync(join(folder, file.replace(/\.sip$/, '.expect.json')), 'utf8')) as Expectation;
+      const expectation = JSON.parse(
+        readFileSync(join(folder, file.replace(/\.sip$/, '.expect.json')), 'utf8'),
+      ) as Expectation;
       if (expectation.outcome !== 'valid' || file.includes('sdp')) continue;
       const result = parseMessage(readFileSync(join(folder, file)));
       assert.equal(result.ok, true, `${file}: ${result.ok ? '' : result.error.message}`);
@@ -139,7 +159,12 @@ describe('RFC 5118 raw archive form (bare LF line ends)', () => {
     assert.ok(result.ok && result.message.kind === 'request');
     if (!result.ok || result.message.kind !== 'request') return;
     const rejection = checkRequest(result.message, B2BUA_CHECKS);
-    assert.deepEqual(rejection?.headers, [['Unsupported', 'nothingSupportsThis, nothingSupportsThisEither, noProxiesSupportThis, norDoAnyProxiesSupportThis']]);
+    assert.deepEqual(rejection?.headers, [
+      [
+        'Unsupported',
+        'nothingSupportsThis, nothingSupportsThisEither, noProxiesSupportThis, norDoAnyProxiesSupportThis',
+      ],
+    ]);
     assert.deepEqual(getHeaderValues(result.message, 'Require'), ['nothingSupportsThis', 'nothingSupportsThisEither']);
   });
 });

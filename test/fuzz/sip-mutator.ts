@@ -13,9 +13,45 @@ export function prng(seed: number): () => number {
 }
 
 const INTERESTING = [
-  '\r\n', '\n', ' ', '\t', ':', ';', ',', '<', '>', '"', '\\', '@', '[', ']', '%', '%00', '%zz', '=', '?', '&',
-  '\r\n ', 'SIP/2.0', 'sip:', 'tel:', 'z9hG4bK', '4294967296', '-1', '99999999999', '\u0000', '\u00ff', '\uffff',
-  'Content-Length: 99999', 'l: 0', 'Via: SIP/2.0/UDP [::1', 'To: "', ';tag=', ';branch=', ';rport', ';received=',
+  '\r\n',
+  '\n',
+  ' ',
+  '\t',
+  ':',
+  ';',
+  ',',
+  '<',
+  '>',
+  '"',
+  '\\',
+  '@',
+  '[',
+  ']',
+  '%',
+  '%00',
+  '%zz',
+  '=',
+  '?',
+  '&',
+  '\r\n ',
+  'SIP/2.0',
+  'sip:',
+  'tel:',
+  'z9hG4bK',
+  '4294967296',
+  '-1',
+  '99999999999',
+  '\u0000',
+  '\u00ff',
+  '\uffff',
+  'Content-Length: 99999',
+  'l: 0',
+  'Via: SIP/2.0/UDP [::1',
+  'To: "',
+  ';tag=',
+  ';branch=',
+  ';rport',
+  ';received=',
 ];
 
 /** One random mutation of `input`: byte flips, splices, duplications, truncations, insertions. */
@@ -30,7 +66,11 @@ export function mutate(input: Buffer, random: () => number): Buffer {
         if (data.length > 0) data[Math.min(pos, data.length - 1)] = pick(256);
         break;
       case 1:
-        data = Buffer.concat([data.subarray(0, pos), Buffer.from(INTERESTING[pick(INTERESTING.length)] as string, 'latin1'), data.subarray(pos)]);
+        data = Buffer.concat([
+          data.subarray(0, pos),
+          Buffer.from(INTERESTING[pick(INTERESTING.length)] as string, 'latin1'),
+          data.subarray(pos),
+        ]);
         break;
       case 2:
         data = Buffer.concat([data.subarray(0, pos), data.subarray(pos + 1 + pick(20))]);
@@ -81,13 +121,18 @@ export function fuzzParser(corpus: readonly Buffer[], seconds: number, seed: num
       try {
         result = parseMessage(input);
       } catch (error) {
-        throw new Error(`parser threw (seed ${seed}, iteration ${iterations}) on ${JSON.stringify(input.toString('latin1'))}`, { cause: error });
+        throw new Error(
+          `parser threw (seed ${seed}, iteration ${iterations}) on ${JSON.stringify(input.toString('latin1'))}`,
+          { cause: error },
+        );
       }
       if (!result.ok) continue;
       accepted++;
       const again = parseMessage(serializeMessage(result.message));
       if (!again.ok) {
-        throw new Error(`accepted message did not re-parse (seed ${seed}): ${again.error.message} ${JSON.stringify(input.toString('latin1'))}`);
+        throw new Error(
+          `accepted message did not re-parse (seed ${seed}): ${again.error.message} ${JSON.stringify(input.toString('latin1'))}`,
+        );
       }
     }
   }

@@ -28,7 +28,11 @@ const DUMMY_TRANSPORT: Transport = {
   close: () => Promise.resolve(),
 };
 
-function request(method: string, extra: string[] = [], options: { uri?: string; cseqMethod?: string; branch?: string } = {}): Buffer {
+function request(
+  method: string,
+  extra: string[] = [],
+  options: { uri?: string; cseqMethod?: string; branch?: string } = {},
+): Buffer {
   return Buffer.from(
     [
       `${method} ${options.uri ?? 'sip:+4930123456500@callrec.example.com'} SIP/2.0`,
@@ -63,9 +67,16 @@ describe('UserAgentCore with the B2BUA front', () => {
     events = [];
     onRequestOverride = undefined;
     const b2bua = new B2bua({
-      peers: new PeerTable({ trunk: { addresses: ['198.51.100.0/24'], uri: 'sip:198.51.100.1' }, pbx: { addresses: ['10.0.0.5'], uri: 'sip:10.0.0.5' } }),
+      peers: new PeerTable({
+        trunk: { addresses: ['198.51.100.0/24'], uri: 'sip:198.51.100.1' },
+        pbx: { addresses: ['10.0.0.5'], uri: 'sip:10.0.0.5' },
+      }),
       onNonPeer,
-      capabilities: { allow: ['OPTIONS', 'ACK', 'CANCEL', 'INVITE'], accept: ['application/sdp'], supported: ['100rel'] },
+      capabilities: {
+        allow: ['OPTIONS', 'ACK', 'CANCEL', 'INVITE'],
+        accept: ['application/sdp'],
+        supported: ['100rel'],
+      },
       logger: createLogger({ level: 'silent' }),
     });
     core = new UserAgentCore({
@@ -135,15 +146,27 @@ describe('UserAgentCore with the B2BUA front', () => {
     receive(request('CANCEL', [], { branch: 'z9hG4bKinv' }));
     assert.deepEqual(statuses(), [481, 200]);
     assert.deepEqual(cancelled, ['call-1@10.0.0.5']);
-    assert.equal(seen.filter((s) => s.request.method === 'CANCEL').length, 0, 'CANCEL is the core\'s business');
+    assert.equal(seen.filter((s) => s.request.method === 'CANCEL').length, 0, "CANCEL is the core's business");
   });
 
   const rejections: Array<[string, Buffer, number, string?]> = [
     ['an unknown URI scheme', request('OPTIONS', [], { uri: 'mailto:a@b.example.com' }), 416],
-    ['Max-Forwards 0 toward someone else', Buffer.from(request('INVITE').toString().replace('Max-Forwards: 70', 'Max-Forwards: 0')), 483],
+    [
+      'Max-Forwards 0 toward someone else',
+      Buffer.from(request('INVITE').toString().replace('Max-Forwards: 70', 'Max-Forwards: 0')),
+      483,
+    ],
     ['an unimplemented method', request('SUBSCRIBE', ['Event: presence']), 501, 'Allow'],
     ['an unknown Require tag', request('OPTIONS', ['Require: teleport']), 420, 'Unsupported'],
-    ['an INVITE body that is not SDP', Buffer.from(request('INVITE', ['Content-Type: text/plain']).toString().replace('Content-Length: 0\r\n\r\n', 'Content-Length: 2\r\n\r\nhi')), 415],
+    [
+      'an INVITE body that is not SDP',
+      Buffer.from(
+        request('INVITE', ['Content-Type: text/plain'])
+          .toString()
+          .replace('Content-Length: 0\r\n\r\n', 'Content-Length: 2\r\n\r\nhi'),
+      ),
+      415,
+    ],
   ];
   for (const [name, data, status, header] of rejections) {
     it(`answers ${name} with ${status} and never bothers the user`, () => {
@@ -156,7 +179,13 @@ describe('UserAgentCore with the B2BUA front', () => {
   }
 
   it('processes OPTIONS with Max-Forwards 0 addressed to callrec itself', () => {
-    receive(Buffer.from(request('OPTIONS', [], { uri: 'sip:callrec.example.com' }).toString().replace('Max-Forwards: 70', 'Max-Forwards: 0')));
+    receive(
+      Buffer.from(
+        request('OPTIONS', [], { uri: 'sip:callrec.example.com' })
+          .toString()
+          .replace('Max-Forwards: 70', 'Max-Forwards: 0'),
+      ),
+    );
     assert.deepEqual(statuses(), [200]);
   });
 
@@ -176,8 +205,19 @@ describe('UserAgentCore with the B2BUA front', () => {
 
   it('drops garbage, responses to nothing and malformed requests lacking the essentials', () => {
     receive(Buffer.from('\u0000\u0001garbage'));
-    receive(Buffer.from(request('OPTIONS').toString().replace(/Call-ID: .*\r\n/, '').replace('Max-Forwards: 70', 'Max-Forwards: x')));
-    receive(Buffer.from('SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n'));
+    receive(
+      Buffer.from(
+        request('OPTIONS')
+          .toString()
+          .replace(/Call-ID: .*\r\n/, '')
+          .replace('Max-Forwards: 70', 'Max-Forwards: x'),
+      ),
+    );
+    receive(
+      Buffer.from(
+        'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n',
+      ),
+    );
     assert.deepEqual(statuses(), []);
     assert.equal(core.stats().parseErrors, 2);
   });

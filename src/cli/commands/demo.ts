@@ -29,7 +29,10 @@ function runSipp(args: readonly string[]): Promise<number | 'missing'> {
 export async function runDemo(options: DemoOptions): Promise<number> {
   const demoDir = resolve(options.root, 'var', 'demo');
   await mkdir(demoDir, { recursive: true, mode: 0o700 });
-  const example = JSON.parse(await readFile(join(options.root, 'config', 'callrec.example.json'), 'utf8')) as Record<string, unknown> & {
+  const example = JSON.parse(await readFile(join(options.root, 'config', 'callrec.example.json'), 'utf8')) as Record<
+    string,
+    unknown
+  > & {
     sip: Record<string, unknown>;
     media: Record<string, unknown>;
     installation: Record<string, unknown>;
@@ -67,7 +70,21 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out(`callrec demo: listening on udp and tcp 127.0.0.1:${port} (config ${configPath})`);
   let failed = false;
   for (const transport of ['u1', 't1'] as const) {
-    const code = await runSipp(['-sf', scenario, '-m', '1', '-t', transport, '-i', '127.0.0.1', '-nostdin', '-timeout', '10s', '-timeout_error', `127.0.0.1:${port}`]);
+    const code = await runSipp([
+      '-sf',
+      scenario,
+      '-m',
+      '1',
+      '-t',
+      transport,
+      '-i',
+      '127.0.0.1',
+      '-nostdin',
+      '-timeout',
+      '10s',
+      '-timeout_error',
+      `127.0.0.1:${port}`,
+    ]);
     if (code === 'missing') {
       out('SIPp is not installed (apt-get install sip-tester); skipping the self-test.');
       break;
@@ -80,7 +97,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   out('Send it an OPTIONS yourself:');
   out(`  sipp -sf sipp-scenarios/uac-options-expect-200.xml -m 1 -i 127.0.0.1 127.0.0.1:${port}           # UDP`);
   out(`  sipp -sf sipp-scenarios/uac-options-expect-200.xml -m 1 -i 127.0.0.1 -t t1 127.0.0.1:${port}     # TCP`);
-  out(`  sipp -sf sipp-scenarios/uac-options-expect-403.xml -m 1 -i 127.0.0.2 127.0.0.1:${port}           # non-peer -> 403`);
+  out(
+    `  sipp -sf sipp-scenarios/uac-options-expect-403.xml -m 1 -i 127.0.0.2 127.0.0.1:${port}           # non-peer -> 403`,
+  );
   if (!options.keepRunning) {
     await server.close();
     return failed ? 1 : 0;

@@ -9,7 +9,8 @@ import { startServer, type RunningServer } from '../server.js';
 export async function runServerCommand(configPath: string): Promise<number> {
   const loaded = await loadConfig(configPath);
   if (!loaded.ok) {
-    for (const error of loaded.errors) process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
+    for (const error of loaded.errors)
+      process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
     process.stderr.write(`callrec: invalid config ${configPath}; nothing started\n`);
     return 1;
   }

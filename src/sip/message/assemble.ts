@@ -21,7 +21,8 @@ export interface AssembleFailure {
 }
 
 const MAX_CONTENT_LENGTH = 2 ** 31 - 1;
-const RFC1123_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
+const RFC1123_DATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/;
 
 /**
  * Builds an immutable message from a start line, header fields and body, deriving and checking
@@ -118,12 +119,40 @@ export function assembleMessage(
   const message: SipMessage =
     start.kind === 'request'
       ? {
-          kind: 'request', method: start.method, uri: start.uri, version: start.version, headers, body, via, from, to,
-          callId, cseq, maxForwards, contentLength, contact, route, recordRoute,
+          kind: 'request',
+          method: start.method,
+          uri: start.uri,
+          version: start.version,
+          headers,
+          body,
+          via,
+          from,
+          to,
+          callId,
+          cseq,
+          maxForwards,
+          contentLength,
+          contact,
+          route,
+          recordRoute,
         }
       : {
-          kind: 'response', status: start.status, reason: start.reason, version: start.version, headers, body, via,
-          from, to, callId, cseq, maxForwards, contentLength, contact, route, recordRoute,
+          kind: 'response',
+          status: start.status,
+          reason: start.reason,
+          version: start.version,
+          headers,
+          body,
+          via,
+          from,
+          to,
+          callId,
+          cseq,
+          maxForwards,
+          contentLength,
+          contact,
+          route,
+          recordRoute,
         };
   return { ok: true, message };
 }

@@ -24,13 +24,19 @@ export function buildRequest(init: {
   body?: Buffer;
 }): SipRequest {
   const uri = typeof init.uri === 'string' ? parseUri(init.uri) : init.uri;
-  if (uri === undefined) throw new AppError('SIP_PARSE_URI', `cannot build SIP request: malformed URI ${String(init.uri)}`);
+  if (uri === undefined)
+    throw new AppError('SIP_PARSE_URI', `cannot build SIP request: malformed URI ${String(init.uri)}`);
   const start: StartLine = { kind: 'request', method: init.method, uri, version: 'SIP/2.0' };
   return assembleOrThrow(start, headerFields(init.headers), init.body ?? Buffer.alloc(0)) as SipRequest;
 }
 
 /** Builds a response; throws AppError (SIP_PARSE_*) if a header value is malformed. */
-export function buildResponse(init: { status: number; reason?: string; headers: HeaderInput; body?: Buffer }): SipResponse {
+export function buildResponse(init: {
+  status: number;
+  reason?: string;
+  headers: HeaderInput;
+  body?: Buffer;
+}): SipResponse {
   const start: StartLine = {
     kind: 'response',
     status: init.status,
@@ -55,7 +61,8 @@ export interface CreateResponseOptions {
 export function createResponse(request: SipRequest, status: number, options: CreateResponseOptions = {}): SipResponse {
   const copied: Array<readonly [string, string]> = [];
   for (const h of request.headers) {
-    if (h.name === 'Via' || h.name === 'From' || h.name === 'Call-ID' || h.name === 'CSeq') copied.push([h.name, h.value]);
+    if (h.name === 'Via' || h.name === 'From' || h.name === 'Call-ID' || h.name === 'CSeq')
+      copied.push([h.name, h.value]);
     else if (h.name === 'To') {
       const needsTag = status > 100 && options.toTag !== undefined && !request.to.params.has('tag');
       copied.push([h.name, needsTag ? `${h.value};tag=${options.toTag}` : h.value]);

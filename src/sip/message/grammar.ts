@@ -4,7 +4,7 @@
  */
 
 const TOKEN_CHARS = new Uint8Array(128);
-for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~') {
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~") {
   TOKEN_CHARS[c.charCodeAt(0)] = 1;
 }
 
@@ -132,7 +132,7 @@ export function parseHeaderParams(text: string, start: number): Map<string, stri
         let k = i;
         while (k < text.length) {
           const c = text.charCodeAt(k);
-          if (c >= 128 || (TOKEN_CHARS[c] !== 1 && c !== 0x3a /* : for hosts */)) break;
+          if (c >= 128 || (TOKEN_CHARS[c] !== 1 && c !== 0x3a) /* : for hosts */) break;
           k++;
         }
         if (k === i) return undefined;

@@ -142,7 +142,8 @@ function validViaParams(params: ReadonlyMap<string, string | null>): boolean {
   const branch = params.get('branch');
   if (branch !== undefined && (branch === null || !isToken(branch))) return false;
   const maddr = params.get('maddr');
-  if (maddr !== undefined && (maddr === null || classifyHost(maddr.replace(/^\[|\]$/g, '')) === undefined)) return false;
+  if (maddr !== undefined && (maddr === null || classifyHost(maddr.replace(/^\[|\]$/g, '')) === undefined))
+    return false;
   return true;
 }
 

@@ -64,8 +64,10 @@ function parseStartLine(line: string, partial: PartialMessage): StartLine | Pars
     const code = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
     if (!STATUS_CODE.test(code)) return failure('SIP_PARSE_START_LINE', `invalid status code "${code}"`, partial);
     const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(reason)) return failure('SIP_PARSE_START_LINE', 'control character in reason phrase', partial);
-    if (v[1] !== '2' || v[2] !== '0') return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(reason))
+      return failure('SIP_PARSE_START_LINE', 'control character in reason phrase', partial);
+    if (v[1] !== '2' || v[2] !== '0')
+      return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
     return { kind: 'response', status: Number(code), reason, version: 'SIP/2.0' };
   }
   // Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly single spaces
@@ -80,7 +82,8 @@ function parseStartLine(line: string, partial: PartialMessage): StartLine | Pars
   partial.method = method;
   const v = VERSION.exec(version);
   if (v === null) return failure('SIP_PARSE_START_LINE', `malformed SIP version "${version}"`, partial);
-  if (v[1] !== '2' || v[2] !== '0') return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
+  if (v[1] !== '2' || v[2] !== '0')
+    return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
   const uri = parseUri(uriText);
   if (uri === undefined) return failure('SIP_PARSE_URI', 'malformed Request-URI', partial);
   // §19.1.5: URI headers are not allowed in a Request-URI
@@ -100,7 +103,12 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   const partial: PartialMessage = {};
   if (data.length > limits.maxMessageBytes) {
-    return failure('SIP_PARSE_LIMIT', `message of ${data.length} bytes exceeds ${limits.maxMessageBytes}`, partial, 513);
+    return failure(
+      'SIP_PARSE_LIMIT',
+      `message of ${data.length} bytes exceeds ${limits.maxMessageBytes}`,
+      partial,
+      513,
+    );
   }
   // §7.5: CRLFs before the start line are ignored
   let start = 0;
@@ -164,7 +172,11 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   if (lengthHeader !== undefined && /^[ \t]*[0-9]{1,10}[ \t]*$/.test(lengthHeader.value)) {
     const declared = Number(lengthHeader.value);
     if (declared > body.length) {
-      return failure('SIP_PARSE_BODY', `Content-Length ${declared} exceeds the ${body.length} body bytes received`, partial);
+      return failure(
+        'SIP_PARSE_BODY',
+        `Content-Length ${declared} exceeds the ${body.length} body bytes received`,
+        partial,
+      );
     }
     if (options.datagram !== false || declared < body.length) body = body.subarray(0, declared);
   }

@@ -148,5 +148,4 @@ export interface SipParseError {
 }
 
 export type ParseResult =
-  | { readonly ok: true; readonly message: SipMessage }
-  | { readonly ok: false; readonly error: SipParseError };
+  { readonly ok: true; readonly message: SipMessage } | { readonly ok: false; readonly error: SipParseError };

@@ -181,7 +181,16 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string): SipUri | undefined {
     }
   }
   // One object shape for every SIP URI (absent parts are undefined) keeps property access fast.
-  return { scheme, user, password, host: hostPort.host, hostType: hostPort.hostType, port: hostPort.port, params, headers };
+  return {
+    scheme,
+    user,
+    password,
+    host: hostPort.host,
+    hostType: hostPort.hostType,
+    port: hostPort.port,
+    params,
+    headers,
+  };
 }
 
 const TEL_NUMBER = /^(?:\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*)$/;
@@ -254,7 +263,9 @@ export function formatUri(uri: Uri): string {
     if (uri.port !== undefined) out += `:${uri.port}`;
     out += formatUriParams(uri.params);
     if (uri.headers.length > 0) {
-      out += '?' + uri.headers.map(([n, v]) => `${percentEncode(n, HEADER_CHARS)}=${percentEncode(v, HEADER_CHARS)}`).join('&');
+      out +=
+        '?' +
+        uri.headers.map(([n, v]) => `${percentEncode(n, HEADER_CHARS)}=${percentEncode(v, HEADER_CHARS)}`).join('&');
     }
     return out;
   }

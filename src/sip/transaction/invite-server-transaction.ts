@@ -141,7 +141,11 @@ export class InviteServerTransaction {
       // (copying Timestamp, §8.2.6.1).
       TRYING_100: (tx) => {
         const timestamp = getHeader(tx.request, 'Timestamp');
-        const trying = createResponse(tx.request, 100, timestamp === undefined ? {} : { headers: [['Timestamp', timestamp]] });
+        const trying = createResponse(
+          tx.request,
+          100,
+          timestamp === undefined ? {} : { headers: [['Timestamp', timestamp]] },
+        );
         tx.#provisionalBytes = serializeMessage(trying);
         tx.#send(tx.#provisionalBytes);
         return undefined;
@@ -203,7 +207,13 @@ export class InviteServerTransaction {
         return undefined;
       },
       TIMER_L: () => 'Terminated',
-      transportError: (tx, { error }) => tx.#failTransport(error),
+      // NOTE(deviation): RFC 6026 gives Accepted no transport-error transition. We inform the TU
+      // (it may BYE) but stay until Timer L: terminating early would let the next INVITE
+      // retransmission look like a new INVITE — the very bug RFC 6026 fixes.
+      transportError: (tx, { error }) => {
+        tx.#notifications.push(() => tx.#user?.onTransportError(error));
+        return undefined;
+      },
     },
     Terminated: {},
   };
@@ -277,7 +287,11 @@ export class InviteServerTransaction {
 
 /** A response handed to a server transaction must answer its request (a TU bug otherwise). */
 export function assertResponseTo(request: SipRequest, response: SipResponse): void {
-  if (response.cseq.seq !== request.cseq.seq || response.cseq.method !== request.method || response.callId !== request.callId) {
+  if (
+    response.cseq.seq !== request.cseq.seq ||
+    response.cseq.method !== request.method ||
+    response.callId !== request.callId
+  ) {
     throw new Error(
       `response ${response.status} (${response.cseq.seq} ${response.cseq.method}) does not answer ${request.method} ${request.cseq.seq}`,
     );

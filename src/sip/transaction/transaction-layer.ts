@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createResponse, formatUri, serializeMessage, formatVia, type SipMessage, type SipRequest, type SipResponse, type Via } from '../message/index.js';
+import {
+  createResponse,
+  formatUri,
+  serializeMessage,
+  formatVia,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  type Via,
+} from '../message/index.js';
 import { isReliable, type Endpoint } from '../transport/transport.js';
 import { hasMagicCookie } from './branch.js';
 import type { Clock } from './clock.js';
@@ -109,9 +118,14 @@ function serverKey(request: SipRequest, method: string): string {
  */
 function legacyAckKey(request: SipRequest): string {
   const via = request.via[0] as Via;
-  return ['2543-ack', formatUri(request.uri), tag(request.from.params), request.callId, request.cseq.seq, formatVia(via)].join(
-    SEP,
-  );
+  return [
+    '2543-ack',
+    formatUri(request.uri),
+    tag(request.from.params),
+    request.callId,
+    request.cseq.seq,
+    formatVia(via),
+  ].join(SEP);
 }
 
 function defaultUserError(error: unknown): void {
@@ -237,7 +251,8 @@ export class TransactionLayer {
     } else {
       const found = this.#legacyAcks.get(legacyAckKey(ack));
       const responseTag = found?.finalResponse?.to.params.get('tag');
-      if (found !== undefined && responseTag !== undefined && responseTag === ack.to.params.get('tag')) transaction = found;
+      if (found !== undefined && responseTag !== undefined && responseTag === ack.to.params.get('tag'))
+        transaction = found;
     }
     if (transaction !== undefined && transaction.receiveAck(ack)) return;
     this.#notify(() => this.#options.onStrayAck?.(ack, source));
@@ -250,7 +265,8 @@ export class TransactionLayer {
       existing.receiveRequest();
       return;
     }
-    const legacyKey = request.method === 'INVITE' && !hasMagicCookie(request.via[0]?.branch) ? legacyAckKey(request) : undefined;
+    const legacyKey =
+      request.method === 'INVITE' && !hasMagicCookie(request.via[0]?.branch) ? legacyAckKey(request) : undefined;
     const init = {
       request,
       responseDestination: this.#responseDestination(request, source),

@@ -32,7 +32,11 @@ export interface ServerTransactionUser {
   onAck?(ack: SipRequest): void;
   /** Timer H fired: no ACK arrived for a 3xx–6xx final response (RFC 3261 §17.2.1). */
   onTimeout?(): void;
-  /** The transport failed to send a response (RFC 3261 §17.2.4); code SIP_TRANSPORT_ERROR. */
+  /**
+   * The transport failed to send a response (RFC 3261 §17.2.4); code SIP_TRANSPORT_ERROR. The
+   * transaction then terminates — except in the INVITE server's Accepted state, which stays until
+   * Timer L to keep absorbing INVITE retransmissions.
+   */
   onTransportError(error: AppError): void;
   /** The transaction entered Terminated and was forgotten by the layer; called once, last. */
   onTerminated?(): void;

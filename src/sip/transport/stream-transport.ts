@@ -146,7 +146,13 @@ class StreamConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
-    const failure = error ?? new AppError('SIP_TRANSPORT_CLOSED', `connection ${this.key} closed`);
+    // Sends fail with a transport code whatever closed the connection (a framing error included).
+    const failure =
+      error === undefined
+        ? new AppError('SIP_TRANSPORT_CLOSED', `connection ${this.key} closed`)
+        : error instanceof AppError && error.code === 'SIP_TRANSPORT_ERROR'
+          ? error
+          : transportError(`connection ${this.key} closed: ${error.message}`, error);
     for (const queued of this.#queue.splice(0)) queued.reject(failure);
     this.#queuedBytes = 0;
     this.#owner.forget(this);

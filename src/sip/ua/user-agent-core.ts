@@ -26,7 +26,12 @@ import { checkRequest, type RequestChecks } from './request-checks.js';
 
 /** Something the core noticed that its owner may want to log or count. Never personal data. */
 export type CoreEvent =
-  | { readonly type: 'parse-error'; readonly source: Endpoint; readonly error: SipParseError; readonly answered: boolean }
+  | {
+      readonly type: 'parse-error';
+      readonly source: Endpoint;
+      readonly error: SipParseError;
+      readonly answered: boolean;
+    }
   | { readonly type: 'source-dropped'; readonly source: Endpoint }
   | { readonly type: 'request-rejected'; readonly source: Endpoint; readonly method: string; readonly status: number }
   | { readonly type: 'transport-error'; readonly destination: Endpoint; readonly error: AppError }
@@ -74,7 +79,14 @@ const REQUIRED_FOR_RESPONSE = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
 export class UserAgentCore {
   readonly #options: UserAgentCoreOptions;
   readonly #transactions: TransactionLayer;
-  readonly #stats: CoreStats = { received: 0, parseErrors: 0, answeredMalformed: 0, droppedSources: 0, forbidden: 0, rejected: 0 };
+  readonly #stats: CoreStats = {
+    received: 0,
+    parseErrors: 0,
+    answeredMalformed: 0,
+    droppedSources: 0,
+    forbidden: 0,
+    rejected: 0,
+  };
   #closed = false;
 
   constructor(options: UserAgentCoreOptions) {
@@ -85,6 +97,11 @@ export class UserAgentCore {
       send: options.send,
       onRequest: (request, transaction, source) => this.#onRequest(request, transaction, source),
       onStrayAck: (ack, source) => options.onAck?.(ack, source),
+      // One implementation of RFC 3261 §18.2.2 / RFC 3581 for stateful and stateless answers
+      responseDestination: (request, source) => {
+        const top = request.via[0];
+        return top === undefined ? source : responseDestination(top, source);
+      },
       onUserError: (error) => this.#emit({ type: 'user-error', error }),
     });
   }

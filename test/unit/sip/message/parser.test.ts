@@ -119,7 +119,13 @@ describe('SIP parser', () => {
   });
 
   it('unescapes quoted display names', () => {
-    const m = request(msg([...BASE.slice(0, 4), 'From: "Al \\"The Boss\\" \\\\ Ice" <sip:alice@a.example.com>;tag=9', ...BASE.slice(5)]));
+    const m = request(
+      msg([
+        ...BASE.slice(0, 4),
+        'From: "Al \\"The Boss\\" \\\\ Ice" <sip:alice@a.example.com>;tag=9',
+        ...BASE.slice(5),
+      ]),
+    );
     assert.equal(m.from.displayName, 'Al "The Boss" \\ Ice');
   });
 
@@ -164,7 +170,9 @@ describe('SIP parser', () => {
     );
     assert.equal(reg.contact.length, 2);
     assert.equal(reg.via[0]?.params.get('rport'), null);
-    const star = request(msg(['REGISTER sip:r.example.com SIP/2.0', ...BASE.slice(1, 6), 'CSeq: 3 REGISTER', 'Contact: *', 'Expires: 0']));
+    const star = request(
+      msg(['REGISTER sip:r.example.com SIP/2.0', ...BASE.slice(1, 6), 'CSeq: 3 REGISTER', 'Contact: *', 'Expires: 0']),
+    );
     assert.deepEqual(star.contact, [{ wildcard: true }]);
   });
 
@@ -197,8 +205,14 @@ describe('SIP parser', () => {
     ['CSeq above 2^31', msg([...BASE.slice(0, 6), 'CSeq: 4294967296 INVITE', ...BASE.slice(7)])],
 
     ['Max-Forwards beyond 255', msg([BASE[0]!, BASE[1]!, 'Max-Forwards: 300', ...BASE.slice(3)])],
-    ['unterminated quote', msg([...BASE.slice(0, 4), 'From: "Alice <sip:alice@a.example.com>;tag=1', ...BASE.slice(5)])],
-    ['extra space in request line', 'INVITE  sip:bob@biloxi.example.com SIP/2.0' + CRLF + BASE.slice(1).join(CRLF) + CRLF + CRLF],
+    [
+      'unterminated quote',
+      msg([...BASE.slice(0, 4), 'From: "Alice <sip:alice@a.example.com>;tag=1', ...BASE.slice(5)]),
+    ],
+    [
+      'extra space in request line',
+      'INVITE  sip:bob@biloxi.example.com SIP/2.0' + CRLF + BASE.slice(1).join(CRLF) + CRLF + CRLF,
+    ],
     ['angle brackets around Request-URI', msg(['INVITE <sip:bob@biloxi.example.com> SIP/2.0', ...BASE.slice(1)])],
     ['bare IPv6 host in URI', msg(['INVITE sip:bob@2001:db8::1 SIP/2.0', ...BASE.slice(1)])],
     ['status code 1000', msg(['SIP/2.0 1000 Huge', ...BASE.slice(1, 7)])],
@@ -207,7 +221,14 @@ describe('SIP parser', () => {
     ['header without colon', msg([...BASE, 'NoColonHere'])],
     ['continuation before any header', 'INVITE sip:a@b SIP/2.0\r\n folded\r\n\r\n'],
     ['SIP/3.0', msg(['INVITE sip:bob@biloxi.example.com SIP/3.0', ...BASE.slice(1)]), 505],
-    ['invalid UTF-8 in headers', Buffer.concat([Buffer.from(msg([...BASE, 'Subject: ']).slice(0, -4)), Buffer.from([0xff, 0xfe]), Buffer.from('\r\n\r\n')]) as unknown as string],
+    [
+      'invalid UTF-8 in headers',
+      Buffer.concat([
+        Buffer.from(msg([...BASE, 'Subject: ']).slice(0, -4)),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('\r\n\r\n'),
+      ]) as unknown as string,
+    ],
   ];
   for (const [name, text, status] of invalid) {
     it(`rejects ${name} with ${status ?? 400}`, () => {
@@ -264,7 +285,9 @@ describe('SIP serializer and builders', () => {
   });
 
   it('creates responses per §8.2.6.2 (Vias in order, To tag added)', () => {
-    const m = request(msg([...BASE.slice(0, 2), 'Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2', ...BASE.slice(2)]));
+    const m = request(
+      msg([...BASE.slice(0, 2), 'Via: SIP/2.0/UDP second.example.com;branch=z9hG4bK2', ...BASE.slice(2)]),
+    );
     const r = createResponse(m, 200, { toTag: 'abc', headers: [['Allow', 'INVITE, ACK']] });
     assert.equal(r.status, 200);
     assert.equal(r.reason, 'OK');

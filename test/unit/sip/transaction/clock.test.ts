@@ -90,7 +90,10 @@ describe('SystemClock', () => {
     let cleared = false;
     const handle = clock.setTimer(() => (cleared = true), 5);
     clock.clearTimer(handle);
+    // SystemClock timers are unref'd: a ref'd guard keeps the event loop alive meanwhile.
+    const guard = setTimeout(() => undefined, 1000);
     await new Promise<void>((resolve) => clock.setTimer(resolve, 10));
+    clearTimeout(guard);
     assert.ok(clock.now() - start >= 9, 'now() is monotonic milliseconds');
     assert.equal(cleared, false);
   });

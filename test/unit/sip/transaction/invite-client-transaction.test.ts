@@ -12,15 +12,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatVia, getHeader, getHeaderValues, requestUriText } from '../../../../src/sip/message/index.js';
-import {
-  ClientUserRecorder,
-  makeLayer,
-  makeRequest,
-  makeResponse,
-  settle,
-  UDP_PEER,
-  TCP_PEER,
-} from './support.js';
+import { ClientUserRecorder, makeLayer, makeRequest, makeResponse, settle, UDP_PEER, TCP_PEER } from './support.js';
 
 function inviteWithRoutes() {
   return makeRequest({
@@ -105,7 +97,9 @@ describe('InviteClientTransaction', () => {
     layer.receive(makeResponse(invite, 200, { toTag: 'fork-2' }), UDP_PEER);
     assert.equal(tx.state, 'Accepted');
     assert.deepEqual(
-      user.events.flatMap((e) => (e.type === 'response' ? [`${e.status}/${String(e.response.to.params.get('tag'))}`] : [])),
+      user.events.flatMap((e) =>
+        e.type === 'response' ? [`${e.status}/${String(e.response.to.params.get('tag'))}`] : [],
+      ),
       ['200/fork-1', '200/fork-2'],
     );
     assert.equal(recorder.requests('ACK').length, 0);

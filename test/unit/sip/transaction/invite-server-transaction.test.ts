@@ -7,7 +7,7 @@
  *    responses are discarded; ACK -> Confirmed (absorbing);
  *  - RFC 6026 Accepted: 2xx from the TU are sent (the TU's §13.3.1.4 retransmissions), 1xx
  *    discarded, INVITE retransmissions absorbed, ACKs passed to the TU (or the layer's stray path);
- *  - §17.2.4 transport errors -> TU, Terminated;
+ *  - §17.2.4 transport errors -> TU, Terminated (in Accepted: TU only, Timer L still runs);
  *  - responses go to the destination chosen when the request arrived (§18.2.2).
  */
 import assert from 'node:assert/strict';
@@ -150,6 +150,27 @@ describe('InviteServerTransaction', () => {
     assert.equal(tx.state, 'Terminated');
     assert.deepEqual(user.summary(), ['transportError@0', 'terminated@0']);
     assert.deepEqual(layer.size, { clients: 0, servers: 0 });
+  });
+
+  it('reports a transport error on a 2xx in Accepted but stays until Timer L, still absorbing INVITE retransmissions', async () => {
+    const { clock, recorder, layer, incoming } = makeLayer();
+    const user = serverUserRecorder(clock);
+    const invite = makeRequest();
+    layer.receive(invite, UDP_PEER);
+    const tx = incoming[0]!.transaction;
+    tx.attach(user);
+    const ok = makeResponse(invite, 200);
+    tx.respond(ok);
+    clock.advance(500);
+    recorder.failNext();
+    tx.respond(ok);
+    await settle();
+    assert.equal(tx.state, 'Accepted');
+    layer.receive(invite, UDP_PEER);
+    assert.equal(incoming.length, 1);
+    clock.advance(31_500);
+    assert.equal(tx.state, 'Terminated');
+    assert.deepEqual(user.summary(), ['transportError@500', 'terminated@32000']);
   });
 
   it('sends every response to the destination chosen when the request arrived', () => {

@@ -1,5 +1,5 @@
 /** Test doubles for the transaction layer: a send recorder, message builders, TU recorders. */
-import { AppError } from '../../../../src/errors.js';
+import type { AppError } from '../../../../src/errors.js';
 import {
   buildRequest,
   createResponse,
@@ -104,7 +104,10 @@ export function makeRequest(init: RequestInit = {}): SipRequest {
   const method = init.method ?? 'INVITE';
   const branch = init.branch === undefined ? newBranch() : init.branch;
   const via = `SIP/2.0/${init.transport ?? 'UDP'} ${init.sentBy ?? '192.0.2.10:5060'}${branch === null ? '' : `;branch=${branch}`}${init.viaParams ?? ''}`;
-  const headers: Array<readonly [string, string]> = [['Via', via], ['Max-Forwards', '70']];
+  const headers: Array<readonly [string, string]> = [
+    ['Via', via],
+    ['Max-Forwards', '70'],
+  ];
   for (const route of init.route ?? []) headers.push(['Route', route]);
   for (const rr of init.recordRoute ?? []) headers.push(['Record-Route', rr]);
   headers.push(
@@ -118,13 +121,16 @@ export function makeRequest(init: RequestInit = {}): SipRequest {
   return buildRequest({ method, uri: init.uri ?? 'sip:bob@192.0.2.20', headers });
 }
 
-/** A response to `request`; `toTag` is added for status > 100 unless the request has one. */
+/**
+ * A response to `request`; a To tag (`b1` unless given) is added for status > 100 unless the
+ * request has one; `toTag: null` leaves it out (RFC 2543 peers, tagless provisionals).
+ */
 export function makeResponse(
   request: SipRequest,
   status: number,
-  options: { toTag?: string; headers?: ReadonlyArray<readonly [string, string]> } = {},
+  options: { toTag?: string | null; headers?: ReadonlyArray<readonly [string, string]> } = {},
 ): SipResponse {
-  const toTag = options.toTag ?? (status > 100 ? 'b1' : undefined);
+  const toTag = options.toTag === null ? undefined : (options.toTag ?? (status > 100 ? 'b1' : undefined));
   return createResponse(request, status, {
     ...(toTag === undefined ? {} : { toTag }),
     ...(options.headers === undefined ? {} : { headers: options.headers }),

@@ -14,7 +14,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createCancel, createNon2xxAck, isToken, parseMessage, type SipRequest } from '../../../../src/sip/message/index.js';
+import {
+  createCancel,
+  createNon2xxAck,
+  isToken,
+  parseMessage,
+  type SipRequest,
+} from '../../../../src/sip/message/index.js';
 import type { Endpoint } from '../../../../src/sip/transport/transport.js';
 import {
   defaultResponseDestination,
@@ -22,7 +28,15 @@ import {
   MAGIC_COOKIE,
   newBranch,
 } from '../../../../src/sip/transaction/index.js';
-import { ClientUserRecorder, makeLayer, makeRequest, makeResponse, serverUserRecorder, TCP_PEER, UDP_PEER } from './support.js';
+import {
+  ClientUserRecorder,
+  makeLayer,
+  makeRequest,
+  makeResponse,
+  serverUserRecorder,
+  TCP_PEER,
+  UDP_PEER,
+} from './support.js';
 
 describe('newBranch (§8.1.1.7)', () => {
   it('starts with the magic cookie, carries at least 96 random bits and is a token', () => {
@@ -342,7 +356,10 @@ describe('defaultResponseDestination (§18.2.2, RFC 3581)', () => {
 
   it('uses received and the rport value', () => {
     assert.deepEqual(
-      defaultResponseDestination(via('SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;received=203.0.113.9;rport=34567'), source),
+      defaultResponseDestination(
+        via('SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;received=203.0.113.9;rport=34567'),
+        source,
+      ),
       { protocol: 'udp', address: '203.0.113.9', port: 34_567 },
     );
   });
@@ -361,10 +378,13 @@ describe('defaultResponseDestination (§18.2.2, RFC 3581)', () => {
       address: '203.0.113.9',
       port: 5070,
     });
-    assert.deepEqual(defaultResponseDestination(via('SIP/2.0/UDP pbx.example.com;branch=z9hG4bKx;received=198.51.100.1'), source), {
-      protocol: 'udp',
-      address: '198.51.100.1',
-      port: 5060,
-    });
+    assert.deepEqual(
+      defaultResponseDestination(via('SIP/2.0/UDP pbx.example.com;branch=z9hG4bKx;received=198.51.100.1'), source),
+      {
+        protocol: 'udp',
+        address: '198.51.100.1',
+        port: 5060,
+      },
+    );
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../../../src/errors.js';
@@ -118,6 +119,28 @@ describe('TLS transport', () => {
     } finally {
       await client.close();
       await server.close();
+    }
+  });
+
+  it('closes promptly while a client sits in the handshake', { timeout: 5000 }, async () => {
+    const server = await createTlsTransport({
+      host: '127.0.0.1',
+      port: 0,
+      handlers: new Inbox().handlers,
+      tls: settings,
+    });
+    const silent = connect(server.local.port, '127.0.0.1'); // TCP only, never says hello
+    silent.on('error', () => undefined);
+    const silentClosed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let the server accept it
+      const started = Date.now();
+      await server.close();
+      assert.ok(Date.now() - started < 2000, 'close did not wait for the handshake timeout');
+      await silentClosed;
+    } finally {
+      silent.destroy();
     }
   });
 });
