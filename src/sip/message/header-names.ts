@@ -93,7 +93,6 @@ const KNOWN_NAMES = [
 ];
 
 const CANONICAL = new Map<string, string>();
-const CANONICAL_SPELLINGS = new Set(KNOWN_NAMES);
 for (const name of KNOWN_NAMES) CANONICAL.set(name.toLowerCase(), name);
 for (const [short, long] of Object.entries(COMPACT_FORMS)) CANONICAL.set(short, long);
 
@@ -106,9 +105,21 @@ export function canonicalHeaderName(name: string): string {
   return knownHeaderName(name) ?? name;
 }
 
+/**
+ * Canonical spellings bucketed by length and lower-cased first letter, so the common case (a
+ * name already spelled canonically) is found by integer lookup and one string comparison,
+ * without hashing a freshly sliced string.
+ */
+const BUCKETS = new Map<number, string[]>();
+for (const name of KNOWN_NAMES) {
+  const key = (name.length << 8) | (name.charCodeAt(0) | 0x20);
+  BUCKETS.set(key, [...(BUCKETS.get(key) ?? []), name]);
+}
+
 /** The canonical spelling of a registered header name (any case, compact forms), or undefined. */
 export function knownHeaderName(name: string): string | undefined {
-  if (CANONICAL_SPELLINGS.has(name)) return name;
+  const bucket = BUCKETS.get((name.length << 8) | (name.charCodeAt(0) | 0x20));
+  if (bucket !== undefined) for (const candidate of bucket) if (candidate === name) return candidate;
   return CANONICAL.get(name.toLowerCase());
 }
 

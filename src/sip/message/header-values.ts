@@ -42,8 +42,8 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   }
   const gt = text.indexOf('>', i);
   if (gt < 0) return undefined;
+  // parseUri rejects whitespace itself (every URI grammar excludes it)
   uriText = text.slice(i + 1, gt);
-  if (/\s/.test(uriText)) return undefined;
   const uri = parseUri(uriText);
   if (uri === undefined) return undefined;
   const params = parseHeaderParams(text, gt + 1);

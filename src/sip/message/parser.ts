@@ -40,16 +40,26 @@ function failure(code: ParseErrorCode, message: string, partial: PartialMessage,
  * Finds the blank line ending the header section; returns [headerEnd, bodyStart] or undefined.
  * LF-only line ends are tolerated (robustness, RFC 3261 §7.5), so LF LF and LF CRLF count too.
  */
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+
 function findHeaderEnd(data: Buffer, from: number): [number, number] | undefined {
-  const crlf = data.indexOf('\r\n\r\n', from);
-  // Only a region before the first CRLFCRLF can hold an earlier LF-only blank line.
-  const region = crlf < 0 ? data : data.subarray(0, crlf + 2);
-  const lfLf = region.indexOf('\n\n', from);
-  const lfCrlf = region.indexOf('\n\r\n', from);
-  let best: [number, number] | undefined = crlf < 0 ? undefined : [crlf, crlf + 4];
-  if (lfLf >= 0 && (best === undefined || lfLf < best[0])) best = [data[lfLf - 1] === 0x0d ? lfLf - 1 : lfLf, lfLf + 2];
-  if (lfCrlf >= 0 && (best === undefined || lfCrlf < best[0]) && data[lfCrlf - 1] !== 0x0d) best = [lfCrlf, lfCrlf + 3];
-  return best;
+  // The first LF CRLF is the CRLF CRLF of a normal message (or an LF-only line, then CRLF);
+  // an LF-only blank line can only come before it.
+  const lfCrlf = data.indexOf(LF_CRLF, from);
+  const lfLf = (lfCrlf < 0 ? data : data.subarray(0, lfCrlf + 1)).indexOf(LF_LF, from);
+  if (lfLf >= 0) return [data[lfLf - 1] === 0x0d ? lfLf - 1 : lfLf, lfLf + 2];
+  if (lfCrlf >= 0) return [data[lfCrlf - 1] === 0x0d ? lfCrlf - 1 : lfCrlf, lfCrlf + 3];
+  return undefined;
+}
+
+/** Lines of the header section: CRLF-separated, bare LF tolerated (robustness). */
+function splitLines(text: string): string[] {
+  const lines = text.split('\r\n');
+  for (const line of lines) {
+    if (line.includes('\n')) return text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  }
+  return lines;
 }
 
 function parseStartLine(line: string, partial: PartialMessage): StartLine | ParseResult {
@@ -99,7 +109,13 @@ function parseStartLine(line: string, partial: PartialMessage): StartLine | Pars
  * be split so that a 400 can still be addressed (§8.2.6.2).
  */
 export function parseMessage(input: Buffer | string, options: ParseOptions = {}): ParseResult {
-  const limits = options.limits === undefined ? DEFAULT_PARSE_LIMITS : { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+  const given = options.limits;
+  const limits =
+    given === undefined
+      ? DEFAULT_PARSE_LIMITS
+      : given.maxMessageBytes !== undefined && given.maxHeaders !== undefined && given.maxLineLength !== undefined
+        ? (given as ParseLimits)
+        : { ...DEFAULT_PARSE_LIMITS, ...given };
   const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   const partial: PartialMessage = {};
   if (data.length > limits.maxMessageBytes) {
@@ -120,11 +136,7 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   const bodyStart = ends === undefined ? data.length : ends[1];
   const head = data.subarray(start, headerEnd);
   if (!isUtf8(head)) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
-  const lines = head.toString('utf8').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.charCodeAt(line.length - 1) === 0x0d) lines[i] = line.slice(0, -1);
-  }
+  const lines = splitLines(head.toString('utf8'));
 
   const startLineText = lines[0] as string;
   if (startLineText.length > limits.maxLineLength) {
@@ -160,7 +172,12 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
     if (headers.length >= limits.maxHeaders) {
       return failure('SIP_PARSE_LIMIT', `more than ${limits.maxHeaders} header fields`, partial);
     }
-    headers.push({ name: canonical, value: line.slice(colon + 1).trim() });
+    // The value without surrounding whitespace, cut with a single slice
+    let valueStart = colon + 1;
+    let valueEnd = line.length;
+    while (valueStart < valueEnd && isWhitespace(line.charCodeAt(valueStart))) valueStart++;
+    while (valueEnd > valueStart && isWhitespace(line.charCodeAt(valueEnd - 1))) valueEnd--;
+    headers.push({ name: canonical, value: line.slice(valueStart, valueEnd) });
   }
   partial.headers = headers;
 

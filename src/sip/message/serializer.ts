@@ -24,6 +24,9 @@ export function serializeMessage(message: SipMessage): Buffer {
   }
   if (!hasLength) head += `Content-Length: ${message.body.length}\r\n`;
   head += '\r\n';
-  if (message.body.length === 0) return Buffer.from(head, 'utf8');
-  return Buffer.concat([Buffer.from(head, 'utf8'), message.body]);
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const out = Buffer.allocUnsafe(headLength + message.body.length);
+  out.write(head, 0, 'utf8');
+  message.body.copy(out, headLength);
+  return out;
 }

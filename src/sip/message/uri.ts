@@ -123,8 +123,13 @@ function parsePort(text: string): number | undefined {
   return port <= 65535 ? port : undefined;
 }
 
+/** Shared empty values: most URIs have no headers, many no parameters. Never mutated. */
+const NO_HEADERS: Array<readonly [string, string]> = [];
+const NO_PARAMS: Map<string, string | null> = new Map();
+
 /** Parses `;name[=value]` URI parameters (lower-cased names, decoded values). */
 function parseUriParams(text: string, table: Uint8Array): Map<string, string | null> | undefined {
+  if (text.length === 0) return NO_PARAMS;
   const params = new Map<string, string | null>();
   let start = 1;
   while (start <= text.length && text.length > 0) {
@@ -169,8 +174,9 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string): SipUri | undefined {
   if (hostPort === undefined) return undefined;
   const params = parseUriParams(semicolon < 0 ? '' : beforeHeaders.slice(semicolon), PARAM_CHARS);
   if (params === undefined) return undefined;
-  const headers: Array<readonly [string, string]> = [];
+  let headers: Array<readonly [string, string]> = NO_HEADERS;
   if (question >= 0) {
+    headers = [];
     for (const pair of hostPart.slice(question + 1).split('&')) {
       const eq = pair.indexOf('=');
       if (eq <= 0) return undefined;
