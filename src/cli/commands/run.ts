@@ -2,15 +2,24 @@ import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../observability/index.js';
 import { startServer, type RunningServer } from '../server.js';
 
+/** Resolves with the name of the first SIGTERM/SIGINT; handlers are installed at once. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
 /**
  * `callrec run`: starts the server and runs until SIGTERM/SIGINT, then stops cleanly. Returns the
  * exit code: 0 after a clean stop, 1 when the config is invalid or a listener cannot bind.
  */
 export async function runServerCommand(configPath: string): Promise<number> {
+  // Before anything else: a signal during start-up must still stop cleanly, not kill the process.
+  const signal = stopSignal();
   const loaded = await loadConfig(configPath);
   if (!loaded.ok) {
-    for (const error of loaded.errors)
-      process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
+    for (const error of loaded.errors) process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
     process.stderr.write(`callrec: invalid config ${configPath}; nothing started\n`);
     return 1;
   }
@@ -23,21 +32,13 @@ export async function runServerCommand(configPath: string): Promise<number> {
     logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping');
-      server
-        .close()
-        .then(() => {
-          logger.info('stopped');
-          resolve(0);
-        })
-        .catch((error: unknown) => {
-          logger.error({ err: String(error) }, 'error while stopping');
-          resolve(1);
-        });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  logger.info({ signal: await signal }, 'stopping');
+  try {
+    await server.close();
+    logger.info('stopped');
+    return 0;
+  } catch (error) {
+    logger.error({ err: String(error) }, 'error while stopping');
+    return 1;
+  }
 }
