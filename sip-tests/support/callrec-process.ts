@@ -10,6 +10,8 @@ export interface CallrecProcess {
   readonly port: number;
   /** The port of each configured listener, in order. */
   readonly ports: readonly number[];
+  /** The admin HTTP port (`GET /healthz`). */
+  readonly adminPort: number;
   readonly dir: string;
   readonly configPath: string;
   /** Parsed JSON log lines so far. */
@@ -40,6 +42,7 @@ export interface CallrecProcessOptions {
 export async function startCallrec(options: CallrecProcessOptions = {}): Promise<CallrecProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'callrec-sip-'));
   const port = await findFreePort('127.0.0.1');
+  const adminPort = await findFreePort('127.0.0.1');
   const listen =
     options.listen === undefined
       ? [
@@ -66,6 +69,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     pbx: { addresses: options.pbx ?? ['127.0.0.3'], uri: 'sip:127.0.0.3:5999', onReject: options.onReject ?? '403' },
     profiles: [],
     targets: [],
+    admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   delete (config as Record<string, unknown>)['$schema'];
   const configPath = join(dir, 'callrec.json');
@@ -103,6 +107,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   return {
     port: listen[0]?.port ?? port,
     ports: listen.map((l) => l.port),
+    adminPort,
     dir,
     configPath,
     child,

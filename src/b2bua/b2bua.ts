@@ -1,6 +1,30 @@
 import type { Logger } from '../observability/index.js';
-import type { Endpoint, IncomingRequest, SourceVerdict } from '../sip/index.js';
-import type { PeerTable } from './routing.js';
+import type {
+  Dialog} from '../sip/index.js';
+import {
+  DialogLayer,
+  isSipUri,
+  parseUri,
+  sipUri,
+  type Clock,
+  type ClientTransaction,
+  type ClientTransactionUser,
+  type Endpoint,
+  type IncomingRequest,
+  type SipMessage,
+  type SipRequest,
+  type SipUri,
+  type SourceVerdict,
+  type TimerConfig,
+  type TransportProtocol,
+  type Uri,
+  type ViaSentBy,
+} from '../sip/index.js';
+import type { CallContext, LegName } from './call-context.js';
+import { CallSession } from './call-session.js';
+import { HeaderPolicy } from './header-policy.js';
+import { CallLimits } from './limits.js';
+import type { PeerSide, PeerTable } from './routing.js';
 
 /** What callrec advertises in OPTIONS answers and 501/405 responses. */
 export interface Capabilities {
@@ -9,27 +33,72 @@ export interface Capabilities {
   readonly supported: readonly string[];
 }
 
+/** The SIP services the B2BUA uses (the user-agent core and transport facts). */
+export interface SignallingPort {
+  sendRequest(request: SipRequest, destination: Endpoint, user: ClientTransactionUser): ClientTransaction;
+  sendStateless(message: SipMessage, destination: Endpoint): Promise<void>;
+  /** Where requests to `uri` go (RFC 3263 subset). */
+  resolve(uri: SipUri): Promise<Endpoint>;
+  /** Our advertised address and listening port for a transport, for Via and Contact. */
+  localAddress(protocol: TransportProtocol): { host: string; port: number };
+}
+
 export interface B2buaOptions {
   readonly peers: PeerTable;
   /** What a request from neither trunk nor PBX gets. @default '403' */
   readonly onNonPeer?: '403' | 'drop';
   readonly capabilities: Capabilities;
   readonly logger: Logger;
+  readonly signalling: SignallingPort;
+  readonly clock: Clock;
+  readonly timers: TimerConfig;
+  /** @default 120 */
+  readonly ringTimeoutSeconds?: number;
+  /** @default 2000 */
+  readonly maxCalls?: number;
+  /** @default 100 */
+  readonly maxInvitesPerSecondPerSource?: number;
+  /** @default 5 */
+  readonly retryAfterSeconds?: number;
+  /** Extra header names carried between legs. */
+  readonly carryHeaders?: readonly string[];
+  /** Log numbers unmasked. @default false */
+  readonly personalData?: boolean;
 }
 
 /** How often a repeated non-peer source is logged again. */
 const NON_PEER_LOG_INTERVAL_MS = 60_000;
 
 /**
- * The B2BUA's entry point for requests from the UA core: peer ACL and the requests callrec answers
- * itself (OPTIONS). Call handling between trunk and PBX builds on this.
+ * The B2BUA: peer ACL, routing of new calls between trunk and PBX, and dispatch of in-dialog
+ * requests, ACKs and CANCELs to their CallSession.
  */
 export class B2bua {
   readonly #options: B2buaOptions;
   readonly #nonPeerLogged = new Map<string, number>();
+  readonly #dialogs = new DialogLayer();
+  readonly #legs = new Map<Dialog, { session: CallSession; leg: LegName }>();
+  readonly #sessions = new Map<string, CallSession>();
+  readonly #limits: CallLimits;
+  readonly #headers: HeaderPolicy;
 
   constructor(options: B2buaOptions) {
     this.#options = options;
+    this.#limits = new CallLimits({
+      maxCalls: options.maxCalls ?? 2000,
+      invitesPerSecondPerSource: options.maxInvitesPerSecondPerSource ?? 100,
+    });
+    this.#headers = new HeaderPolicy(options.carryHeaders);
+  }
+
+  /** Calls in progress (including ones waiting for a digest retry). */
+  get callCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Dialogs held (early and confirmed, both legs). */
+  get dialogCount(): number {
+    return this.#dialogs.size;
   }
 
   /** The ACL verdict for a source, applied by the UA core before any parsing or transaction. */
@@ -47,19 +116,182 @@ export class B2bua {
       incoming.respond(403);
       return;
     }
-    if (request.method === 'OPTIONS') {
-      const { allow, accept, supported } = this.#options.capabilities;
-      incoming.respond(200, {
-        headers: [
-          ['Allow', allow.join(', ')],
-          ['Accept', accept.join(', ')],
-          ['Supported', supported.join(', ')],
-        ],
-      });
-      this.#options.logger.debug({ side, source: incoming.source.address }, 'OPTIONS answered');
+    if (request.to.params.get('tag') !== undefined && request.to.params.get('tag') !== null) {
+      this.#inDialog(incoming);
       return;
     }
-    incoming.respond(501, { headers: [['Allow', this.#options.capabilities.allow.join(', ')]] });
+    switch (request.method) {
+      case 'INVITE':
+        this.#newCall(incoming, side);
+        return;
+      case 'OPTIONS':
+        this.#answerOptions(incoming, side);
+        return;
+      case 'BYE':
+      case 'PRACK':
+      case 'UPDATE':
+      case 'INFO':
+        incoming.respond(481);
+        return;
+      default:
+        incoming.respond(405, { headers: [['Allow', this.#options.capabilities.allow.join(', ')]] });
+    }
+  }
+
+  /** An ACK for a 2xx (its own transaction): to the call whose dialog it belongs to. */
+  handleAck(ack: SipRequest): void {
+    const dialog = this.#dialogs.findForRequest(ack);
+    const entry = dialog === undefined ? undefined : this.#legs.get(dialog);
+    entry?.session.onAck(ack, entry.leg);
+  }
+
+  /** A CANCEL matched a pending INVITE (the core answered the CANCEL with 200). */
+  handleCancel(invite: SipRequest): void {
+    const session = this.#sessions.get(callerKey(invite));
+    session?.cancel();
+  }
+
+  /** Ends every call (shutdown). */
+  hangUpAll(reason: string): void {
+    for (const session of [...this.#sessions.values()]) session.hangUp('callrec', reason);
+  }
+
+  #inDialog(incoming: IncomingRequest): void {
+    const dialog = this.#dialogs.findForRequest(incoming.request);
+    const entry = dialog === undefined ? undefined : this.#legs.get(dialog);
+    if (dialog === undefined || entry === undefined) {
+      incoming.respond(481);
+      return;
+    }
+    entry.session.relayInDialog(incoming, entry.leg, dialog);
+  }
+
+  #newCall(incoming: IncomingRequest, side: PeerSide): void {
+    const request = incoming.request;
+    const key = callerKey(request);
+    const existing = this.#sessions.get(key);
+    if (existing !== undefined) {
+      if (existing.state === 'challenged') existing.retryAfterChallenge(incoming);
+      else incoming.respond(482, { reason: 'Loop Detected' }); // §8.2.2.2 merged request
+      return;
+    }
+    if (this.#isLoop(request)) {
+      incoming.respond(482);
+      return;
+    }
+    const refusal = this.#limits.admit(incoming.source.address, this.#sessions.size);
+    if (refusal !== undefined) {
+      this.#options.logger.warn({ source: incoming.source.address, limit: refusal }, 'new call refused: limit reached');
+      incoming.respond(503, {
+        reason: refusal === 'rate' ? 'Too Many Calls From Source' : 'Call Limit Reached',
+        headers: [['Retry-After', String(this.#options.retryAfterSeconds ?? 5)]],
+      });
+      return;
+    }
+    const target = this.#targetFor(request, side);
+    if (target === undefined) {
+      incoming.respond(404, { reason: 'No Called Number' });
+      return;
+    }
+    const holder: { session?: CallSession } = {};
+    const session = new CallSession({
+      context: this.#contextFor(holder),
+      direction: side === 'trunk' ? 'inbound' : 'outbound',
+      incoming,
+      target,
+      onEnded: (ended) => this.#forget(ended),
+    });
+    holder.session = session;
+    this.#sessions.set(key, session);
+    void session.start();
+  }
+
+  /** The B-leg Request-URI: the far side's URI with the dialled user part kept. */
+  #targetFor(request: SipRequest, side: PeerSide): SipUri | undefined {
+    const far = parseUri(this.#options.peers.uriOf(side === 'trunk' ? 'pbx' : 'trunk'));
+    if (far === undefined || !isSipUri(far)) return undefined;
+    const user = userOf(request.uri) ?? userOf(request.to.uri);
+    if (user === undefined) return undefined;
+    const params: Array<readonly [string, string | null]> = [];
+    const transport = far.params.get('transport');
+    if (transport !== undefined) params.push(['transport', transport]);
+    if (isSipUri(request.uri) && request.uri.params.get('user') === 'phone') params.push(['user', 'phone']);
+    return sipUri({
+      scheme: far.scheme,
+      user,
+      host: far.host,
+      ...(far.port === undefined ? {} : { port: far.port }),
+      params,
+    });
+  }
+
+  /** A request that already passed through callrec (our own Via in it) is a loop (§16.3 step 4). */
+  #isLoop(request: SipRequest): boolean {
+    return request.via.some((via) => {
+      const protocol = via.transport.toLowerCase() as TransportProtocol;
+      if (protocol !== 'udp' && protocol !== 'tcp' && protocol !== 'tls') return false;
+      const local = this.#options.signalling.localAddress(protocol);
+      return via.host === local.host && (via.port ?? (protocol === 'tls' ? 5061 : 5060)) === local.port;
+    });
+  }
+
+  #answerOptions(incoming: IncomingRequest, side: PeerSide): void {
+    const { allow, accept, supported } = this.#options.capabilities;
+    incoming.respond(200, {
+      headers: [
+        ['Allow', allow.join(', ')],
+        ['Accept', accept.join(', ')],
+        ['Supported', supported.join(', ')],
+      ],
+    });
+    this.#options.logger.debug({ side, source: incoming.source.address }, 'OPTIONS answered');
+  }
+
+  #forget(session: CallSession): void {
+    for (const [key, value] of this.#sessions) if (value === session) this.#sessions.delete(key);
+    for (const [dialog, entry] of this.#legs) {
+      if (entry.session !== session) continue;
+      dialog.terminate();
+      this.#legs.delete(dialog);
+    }
+  }
+
+  /** The services a session uses; dialogs it creates are indexed to `holder.session`. */
+  #contextFor(holder: { session?: CallSession }): CallContext {
+    const signalling = this.#options.signalling;
+    const via = (protocol: TransportProtocol): ViaSentBy => {
+      const local = signalling.localAddress(protocol);
+      return { transport: protocol.toUpperCase(), host: local.host, port: local.port, rport: true };
+    };
+    return {
+      clock: this.#options.clock,
+      timers: this.#options.timers,
+      headers: this.#headers,
+      logger: this.#options.logger,
+      ringTimeoutMs: (this.#options.ringTimeoutSeconds ?? 120) * 1000,
+      personalData: this.#options.personalData ?? false,
+      sendRequest: (request, destination, user) => signalling.sendRequest(request, destination, user),
+      sendStateless: (message, destination) => signalling.sendStateless(message, destination),
+      resolve: (uri: Uri) => {
+        if (!isSipUri(uri)) return Promise.reject(new Error(`cannot route to a ${uri.scheme}: URI`));
+        return signalling.resolve(uri);
+      },
+      via,
+      contact: (protocol) => {
+        const local = signalling.localAddress(protocol);
+        const host = local.host.includes(':') ? `[${local.host}]` : local.host;
+        return `<sip:callrec@${host}:${local.port}${protocol === 'udp' ? '' : `;transport=${protocol}`}>`;
+      },
+      addDialog: (dialog: Dialog, leg: LegName) => {
+        const session = holder.session;
+        if (session === undefined) return;
+        this.#dialogs.add(dialog);
+        this.#legs.set(dialog, { session, leg });
+        dialog.whenTerminated(() => {
+          this.#legs.delete(dialog);
+        });
+      },
+    };
   }
 
   #logNonPeer(source: Endpoint): void {
@@ -73,4 +305,14 @@ export class B2bua {
       'request from a source that is neither trunk nor PBX refused',
     );
   }
+}
+
+function callerKey(request: SipRequest): string {
+  return `${request.callId}\u0000${request.from.params.get('tag') ?? ''}`;
+}
+
+function userOf(uri: Uri): string | undefined {
+  if (isSipUri(uri)) return uri.user;
+  if (uri.scheme === 'tel') return (uri as { number: string }).number;
+  return undefined;
 }

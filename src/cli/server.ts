@@ -4,25 +4,42 @@ import { dirname } from 'node:path';
 import { B2bua, PeerTable } from '../b2bua/index.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
+import { AdminHttpServer } from '../admin/index.js';
 import {
   addressesElement,
+  resolveTarget,
   SystemClock,
   TransportLayer,
   UserAgentCore,
   type CoreEvent,
   type Endpoint,
   type ListenerConfig,
+  type TransportProtocol,
 } from '../sip/index.js';
 
 /** What callrec implements today; the rest gets 501 (RFC 3261 §8.2.1). */
-const IMPLEMENTED_METHODS = ['OPTIONS', 'ACK', 'CANCEL'];
+const IMPLEMENTED_METHODS = [
+  'INVITE',
+  'ACK',
+  'CANCEL',
+  'BYE',
+  'OPTIONS',
+  'PRACK',
+  'UPDATE',
+  'INFO',
+  'REFER',
+  'NOTIFY',
+  'MESSAGE',
+];
 const ACCEPTED_CONTENT_TYPES = ['application/sdp'];
-const SUPPORTED_EXTENSIONS: string[] = [];
+/** Option tags relayed end to end (RFC 3262 reliable provisionals, RFC 4028 session timers). */
+const SUPPORTED_EXTENSIONS = ['100rel', 'timer'];
 
 export interface RunningServer {
   /** The bound listeners (ports resolved when the config asked for 0). */
   readonly listeners: readonly Endpoint[];
   readonly core: UserAgentCore;
+  readonly b2bua: B2bua;
   /** Stops listening; idempotent. */
   close(): Promise<void>;
 }
@@ -93,21 +110,51 @@ function logCoreEvent(logger: Logger, event: CoreEvent): void {
 /** Builds and starts the signalling path from a loaded config: transports, UA core, B2BUA. */
 export async function startServer(config: CallrecConfig, configPath: string, logger: Logger): Promise<RunningServer> {
   const peers = new PeerTable(config);
+  const clock = new SystemClock();
+  const timers = { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms };
+  // The core, the B2BUA and the transport layer refer to each other; wired once all exist.
+  const wiring: { transports?: TransportLayer; core?: UserAgentCore; b2bua?: B2bua } = {};
+  const listenersByProtocol = new Map<TransportProtocol, Endpoint>();
+  const localAddress = (protocol: TransportProtocol): { host: string; port: number } => {
+    const listener =
+      listenersByProtocol.get(protocol) ?? listenersByProtocol.get('udp') ?? [...listenersByProtocol.values()][0];
+    if (listener === undefined) throw new Error('no SIP listener');
+    const wildcard = listener.address === '0.0.0.0' || listener.address === '::';
+    return { host: config.sip.advertise ?? (wildcard ? '127.0.0.1' : listener.address), port: listener.port };
+  };
   const b2bua = new B2bua({
     peers,
     onNonPeer: config.trunk.onReject === 'drop' && config.pbx.onReject === 'drop' ? 'drop' : '403',
     capabilities: { allow: IMPLEMENTED_METHODS, accept: ACCEPTED_CONTENT_TYPES, supported: SUPPORTED_EXTENSIONS },
     logger,
+    clock,
+    timers,
+    ringTimeoutSeconds: config.b2bua.ringTimeoutSeconds,
+    maxCalls: config.b2bua.maxCalls,
+    maxInvitesPerSecondPerSource: config.b2bua.maxInvitesPerSecondPerSource,
+    retryAfterSeconds: config.b2bua.retryAfterSeconds,
+    carryHeaders: config.b2bua.carryHeaders,
+    personalData: config.log.personalData,
+    signalling: {
+      sendRequest: (request, destination, user) =>
+        (wiring.core as UserAgentCore).sendRequest(request, destination, user),
+      sendStateless: (message, destination) => (wiring.core as UserAgentCore).sendStateless(message, destination),
+      resolve: async (uri) => {
+        const [first] = await resolveTarget(uri);
+        if (first === undefined) throw new Error(`no address for ${uri.host}`);
+        return first;
+      },
+      localAddress,
+    },
   });
-  // The core and the transport layer refer to each other; the layer exists once it has bound.
-  const wiring: { transports?: TransportLayer } = {};
+  wiring.b2bua = b2bua;
   const core = new UserAgentCore({
     send: (data, destination) => {
       if (wiring.transports === undefined) return Promise.reject(new Error('transport layer not ready'));
       return wiring.transports.send(data, destination);
     },
-    clock: new SystemClock(),
-    timers: config.sip.timers,
+    clock,
+    timers,
     limits: config.sip.limits,
     checks: {
       implementedMethods: IMPLEMENTED_METHODS,
@@ -117,8 +164,11 @@ export async function startServer(config: CallrecConfig, configPath: string, log
     },
     screenSource: (source) => b2bua.screenSource(source),
     onRequest: (incoming) => b2bua.handleRequest(incoming),
+    onAck: (ack) => b2bua.handleAck(ack),
+    onCancel: (invite) => b2bua.handleCancel(invite),
     onEvent: (event) => logCoreEvent(logger, event),
   });
+  wiring.core = core;
   const baseDir = dirname(configPath);
   const listeners = await Promise.all(config.sip.listen.map((listen) => listenerConfig(listen, config, baseDir)));
   const transports = await TransportLayer.create({
@@ -129,21 +179,37 @@ export async function startServer(config: CallrecConfig, configPath: string, log
   wiring.transports = transports;
   const bound = transports.listeners.map((t) => t.local);
   for (const endpoint of bound) {
+    if (!listenersByProtocol.has(endpoint.protocol)) listenersByProtocol.set(endpoint.protocol, endpoint);
     logger.info({ transport: endpoint.protocol, host: endpoint.address, port: endpoint.port }, 'listening');
   }
   logger.info(
     { trunk: config.trunk.addresses, trunkUri: config.trunk.uri, pbx: config.pbx.addresses, pbxUri: config.pbx.uri },
     'peers configured',
   );
+  const admin = await AdminHttpServer.start({
+    host: config.admin.http.host,
+    port: config.admin.http.port,
+    health: () => ({
+      calls: b2bua.callCount,
+      dialogs: b2bua.dialogCount,
+      transactions: core.transactionCount,
+      registrations: 0,
+    }),
+  });
+  logger.info({ host: config.admin.http.host, port: admin.port }, 'admin http listening');
   let closed = false;
   return {
     listeners: bound,
     core,
+    b2bua,
     close: async () => {
       if (closed) return;
       closed = true;
+      b2bua.hangUpAll('shutdown');
+      // Let the BYEs leave before the sockets close
+      await new Promise((resolve) => setTimeout(resolve, 200));
       core.close();
-      await transports.close();
+      await Promise.all([transports.close(), admin.close()]);
     },
   };
 }

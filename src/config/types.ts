@@ -117,6 +117,20 @@ export interface MediaConfig {
   readonly recordableCodecsOnly: boolean;
 }
 
+/** Call handling between trunk and PBX. */
+export interface B2buaConfig {
+  /** @default 120 */
+  readonly ringTimeoutSeconds: number;
+  /** @default 2000 */
+  readonly maxCalls: number;
+  /** @default 100 */
+  readonly maxInvitesPerSecondPerSource: number;
+  /** @default 5 */
+  readonly retryAfterSeconds: number;
+  /** Extra header names copied between legs. @default [] */
+  readonly carryHeaders: readonly string[];
+}
+
 /** The trunk or PBX side. */
 export interface PeerConfig {
   /** IPv4/IPv6 addresses and CIDR networks (validated by the loader). */
@@ -320,6 +334,8 @@ export interface CallrecConfig {
   readonly media: MediaConfig;
   readonly trunk: PeerConfig;
   readonly pbx: PeerConfig;
+  /** @default {} */
+  readonly b2bua: B2buaConfig;
   readonly numbering: NumberingConfig;
   /** @default [] */
   readonly users: readonly UserConfig[];

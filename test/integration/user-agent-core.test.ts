@@ -78,6 +78,14 @@ describe('UserAgentCore with the B2BUA front', () => {
         supported: ['100rel'],
       },
       logger: createLogger({ level: 'silent' }),
+      clock: new FakeClock(),
+      timers: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000 },
+      signalling: {
+        sendRequest: () => assert.fail('no requests expected'),
+        sendStateless: () => Promise.resolve(),
+        resolve: () => Promise.reject(new Error('no routing in this test')),
+        localAddress: () => ({ host: '127.0.0.1', port: 5060 }),
+      },
     });
     core = new UserAgentCore({
       clock,

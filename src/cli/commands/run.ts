@@ -19,7 +19,8 @@ export async function runServerCommand(configPath: string): Promise<number> {
   const signal = stopSignal();
   const loaded = await loadConfig(configPath);
   if (!loaded.ok) {
-    for (const error of loaded.errors) process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
+    for (const error of loaded.errors)
+      process.stderr.write(`${error.path === '' ? '/' : error.path}: ${error.message}\n`);
     process.stderr.write(`callrec: invalid config ${configPath}; nothing started\n`);
     return 1;
   }

@@ -8,6 +8,7 @@ import {
   type HeaderField,
   type ParseLimits,
   type SipParseError,
+  type SipMessage,
   type SipRequest,
   type SipResponse,
 } from '../message/index.js';
@@ -157,6 +158,17 @@ export class UserAgentCore {
     return this.#transactions.sendRequest(request, destination, user);
   }
 
+  /** Sends a message outside any transaction: ACK for 2xx, 2xx retransmissions (§13.3.1.4). */
+  sendStateless(message: SipMessage, destination: Endpoint): Promise<void> {
+    return this.#transactions.sendStateless(message, destination);
+  }
+
+  /** Live transactions (client + server), for health checks and leak tests. */
+  get transactionCount(): number {
+    const { clients, servers } = this.#transactions.size;
+    return clients + servers;
+  }
+
   stats(): Readonly<CoreStats> {
     return { ...this.#stats };
   }
@@ -172,7 +184,7 @@ export class UserAgentCore {
     const toTag = randomBytes(6).toString('hex');
     const respond = (status: number, options: RespondOptions = {}): SipResponse => {
       const response = createResponse(request, status, {
-        toTag,
+        toTag: options.toTag ?? toTag,
         headers: [['Server', this.#options.serverName ?? 'callrec'], ...(options.headers ?? [])],
         ...(options.reason === undefined ? {} : { reason: options.reason }),
         ...(options.body === undefined ? {} : { body: options.body }),
@@ -199,7 +211,13 @@ export class UserAgentCore {
       return;
     }
     try {
-      this.#options.onRequest({ request, source, respond });
+      this.#options.onRequest({
+        request,
+        source,
+        respond,
+        toTag,
+        responseDestination: transaction.responseDestination,
+      });
     } catch (error) {
       this.#emit({ type: 'user-error', error });
       respond(500);

@@ -1,0 +1,1 @@
+export { AdminHttpServer, type AdminHttpOptions, type HealthSnapshot } from './http-server.js';
