@@ -1,6 +1,5 @@
 import type { Logger } from '../observability/index.js';
-import type {
-  Dialog} from '../sip/index.js';
+import type { Dialog } from '../sip/index.js';
 import {
   DialogLayer,
   isSipUri,
@@ -20,7 +19,8 @@ import {
   type Uri,
   type ViaSentBy,
 } from '../sip/index.js';
-import type { CallContext, LegName } from './call-context.js';
+import type { CallContext, LegName, SignallingPort } from './call-context.js';
+import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
 import { CallLimits } from './limits.js';
@@ -31,16 +31,6 @@ export interface Capabilities {
   readonly allow: readonly string[];
   readonly accept: readonly string[];
   readonly supported: readonly string[];
-}
-
-/** The SIP services the B2BUA uses (the user-agent core and transport facts). */
-export interface SignallingPort {
-  sendRequest(request: SipRequest, destination: Endpoint, user: ClientTransactionUser): ClientTransaction;
-  sendStateless(message: SipMessage, destination: Endpoint): Promise<void>;
-  /** Where requests to `uri` go (RFC 3263 subset). */
-  resolve(uri: SipUri): Promise<Endpoint>;
-  /** Our advertised address and listening port for a transport, for Via and Contact. */
-  localAddress(protocol: TransportProtocol): { host: string; port: number };
 }
 
 export interface B2buaOptions {
@@ -81,6 +71,7 @@ export class B2bua {
   readonly #sessions = new Map<string, CallSession>();
   readonly #limits: CallLimits;
   readonly #headers: HeaderPolicy;
+  readonly #registrations: RegistrationRelay | undefined;
 
   constructor(options: B2buaOptions) {
     this.#options = options;
@@ -89,6 +80,21 @@ export class B2bua {
       invitesPerSecondPerSource: options.maxInvitesPerSecondPerSource ?? 100,
     });
     this.#headers = new HeaderPolicy(options.carryHeaders);
+    const registrar = parseUri(options.peers.uriOf('trunk'));
+    this.#registrations =
+      registrar !== undefined && isSipUri(registrar)
+        ? new RegistrationRelay({
+            signalling: options.signalling,
+            headers: this.#headers,
+            logger: options.logger,
+            registrar,
+          })
+        : undefined;
+  }
+
+  /** Live PBX registrations relayed to the trunk. */
+  get registrationCount(): number {
+    return this.#registrations?.count ?? 0;
   }
 
   /** Calls in progress (including ones waiting for a digest retry). */
@@ -126,6 +132,11 @@ export class B2bua {
         return;
       case 'OPTIONS':
         this.#answerOptions(incoming, side);
+        return;
+      case 'REGISTER':
+        // Only the PBX registers (toward the trunk); the carrier has nothing to register here
+        if (side === 'pbx' && this.#registrations !== undefined) this.#registrations.relay(incoming);
+        else incoming.respond(403, { reason: 'REGISTER Only From The PBX' });
         return;
       case 'BYE':
       case 'PRACK':
@@ -212,6 +223,9 @@ export class B2bua {
     if (far === undefined || !isSipUri(far)) return undefined;
     const user = userOf(request.uri) ?? userOf(request.to.uri);
     if (user === undefined) return undefined;
+    // Inbound calls to an AOR the PBX registered through callrec go to the PBX's real contact
+    const registered = side === 'trunk' ? this.#registrations?.lookup(user) : undefined;
+    if (registered !== undefined) return contactTarget(registered);
     const params: Array<readonly [string, string | null]> = [];
     const transport = far.params.get('transport');
     if (transport !== undefined) params.push(['transport', transport]);

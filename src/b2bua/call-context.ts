@@ -4,6 +4,7 @@ import type {
   ClientTransaction,
   ClientTransactionUser,
   Dialog,
+  SipUri,
   Endpoint,
   SipMessage,
   SipRequest,
@@ -13,6 +14,16 @@ import type {
   ViaSentBy,
 } from '../sip/index.js';
 import type { HeaderPolicy } from './header-policy.js';
+
+/** The SIP services the B2BUA uses (the user-agent core and transport facts). */
+export interface SignallingPort {
+  sendRequest(request: SipRequest, destination: Endpoint, user: ClientTransactionUser): ClientTransaction;
+  sendStateless(message: SipMessage, destination: Endpoint): Promise<void>;
+  /** Where requests to `uri` go (RFC 3263 subset). */
+  resolve(uri: SipUri): Promise<Endpoint>;
+  /** Our advertised address and listening port for a transport, for Via and Contact. */
+  localAddress(protocol: TransportProtocol): { host: string; port: number };
+}
 
 /** Which leg of a call: `a` faces the caller (incoming), `b` the callee (outgoing). */
 export type LegName = 'a' | 'b';

@@ -20,6 +20,7 @@ import {
 /** What callrec implements today; the rest gets 501 (RFC 3261 §8.2.1). */
 const IMPLEMENTED_METHODS = [
   'INVITE',
+  'REGISTER',
   'ACK',
   'CANCEL',
   'BYE',
@@ -193,7 +194,7 @@ export async function startServer(config: CallrecConfig, configPath: string, log
       calls: b2bua.callCount,
       dialogs: b2bua.dialogCount,
       transactions: core.transactionCount,
-      registrations: 0,
+      registrations: b2bua.registrationCount,
     }),
   });
   logger.info({ host: config.admin.http.host, port: admin.port }, 'admin http listening');
