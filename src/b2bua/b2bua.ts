@@ -296,11 +296,9 @@ export class B2bua {
       addDialog: (dialog: Dialog, leg: LegName) => {
         const session = holder.session;
         if (session === undefined) return;
+        // The dialog layer forgets terminated dialogs itself; #forget drops the session's index entries
         this.#dialogs.add(dialog);
         this.#legs.set(dialog, { session, leg });
-        dialog.whenTerminated(() => {
-          this.#legs.delete(dialog);
-        });
       },
     };
   }

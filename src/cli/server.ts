@@ -108,8 +108,24 @@ function logCoreEvent(logger: Logger, event: CoreEvent): void {
   }
 }
 
+/** Observes every SIP message in and out (benchmarks measure added latency with it). */
+export interface MessageTap {
+  received(data: Buffer, source: Endpoint): void;
+  sent(data: Buffer, destination: Endpoint): void;
+}
+
+export interface StartServerOptions {
+  readonly tap?: MessageTap;
+}
+
 /** Builds and starts the signalling path from a loaded config: transports, UA core, B2BUA. */
-export async function startServer(config: CallrecConfig, configPath: string, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: CallrecConfig,
+  configPath: string,
+  logger: Logger,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const tap = options.tap;
   const peers = new PeerTable(config);
   const clock = new SystemClock();
   const timers = { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms };
@@ -152,6 +168,7 @@ export async function startServer(config: CallrecConfig, configPath: string, log
   const core = new UserAgentCore({
     send: (data, destination) => {
       if (wiring.transports === undefined) return Promise.reject(new Error('transport layer not ready'));
+      tap?.sent(data, destination);
       return wiring.transports.send(data, destination);
     },
     clock,
@@ -174,7 +191,10 @@ export async function startServer(config: CallrecConfig, configPath: string, log
   const listeners = await Promise.all(config.sip.listen.map((listen) => listenerConfig(listen, config, baseDir)));
   const transports = await TransportLayer.create({
     listeners,
-    onData: (inbound) => core.receive(inbound),
+    onData: (inbound) => {
+      tap?.received(inbound.data, inbound.source);
+      core.receive(inbound);
+    },
     onError: (error, source) => logger.debug({ source: source?.address, err: error.message }, 'transport error'),
   });
   wiring.transports = transports;
