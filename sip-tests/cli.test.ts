@@ -61,3 +61,66 @@ describe('callrec config check', () => {
     }
   });
 });
+
+describe('callrec cert and the keystore at start', () => {
+  function installation() {
+    const dir = mkdtempSync(join(tmpdir(), 'callrec-cert-'));
+    const config = JSON.parse(readFileSync(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const path = join(dir, 'callrec.json');
+    const write = (password: string) => {
+      writeFileSync(join(dir, 'pw'), password, { mode: 0o600 });
+      writeFileSync(
+        path,
+        JSON.stringify({
+          ...config,
+          installation: { dataDir: join(dir, 'data'), keystorePassword: { file: join(dir, 'pw') }, keySize: 2048 },
+          sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 1 }] },
+          admin: { http: { host: '127.0.0.1', port: 1 } },
+        }),
+      );
+    };
+    return { dir, path, write };
+  }
+
+  it('creates the keystore on first use, shows and exports the certificate', () => {
+    const { dir, path, write } = installation();
+    try {
+      write('correct horse battery staple');
+      const show = callrec('cert', 'show', '--config', path);
+      assert.equal(show.status, 0, show.stderr);
+      assert.match(show.stdout, /-----BEGIN CERTIFICATE-----/);
+      const fingerprint = /([0-9A-F]{2}(?::[0-9A-F]{2}){31})/.exec(show.stdout)?.[1];
+      assert.ok(fingerprint, 'a SHA-256 fingerprint is printed');
+      const pem = join(dir, 'cert.pem');
+      const exported = callrec('cert', 'export', '--out', pem, '--config', path);
+      assert.equal(exported.status, 0, exported.stderr);
+      const openssl = spawnSync('openssl', ['x509', '-in', pem, '-noout', '-fingerprint', '-sha256', '-subject'], {
+        encoding: 'utf8',
+      });
+      assert.ok(openssl.stdout.includes(fingerprint!), openssl.stdout);
+      assert.match(openssl.stdout, /CN ?= ?callrec [0-9a-f-]{36}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a wrong keystore password, saying so without the password', () => {
+    const { dir, path, write } = installation();
+    try {
+      write('the-right-one');
+      assert.equal(callrec('cert', 'show', '--config', path).status, 0);
+      const before = readFileSync(join(dir, 'data', 'keystore.p12'));
+      write('a-wrong-one');
+      const run = callrec('run', '--config', path);
+      assert.equal(run.status, 1);
+      assert.match(run.stdout + run.stderr, /keystore/i);
+      assert.ok(!(run.stdout + run.stderr).includes('a-wrong-one'), 'the password is never printed');
+      assert.deepEqual(readFileSync(join(dir, 'data', 'keystore.p12')), before, 'nothing overwritten');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,7 +13,21 @@ export type ErrorCode =
   | 'SIP_DIALOG_STATE'
   | 'CONFIG_INVALID'
   | 'CONFIG_READ'
-  | 'CONFIG_SECRET';
+  | 'CONFIG_SECRET'
+  | 'INTEGRITY_IO'
+  | 'INTEGRITY_KEYSTORE_PASSWORD'
+  | 'INTEGRITY_KEYSTORE_CORRUPT'
+  | 'INTEGRITY_CERT_MISMATCH'
+  | 'INTEGRITY_CERT_INVALID'
+  | 'INTEGRITY_FILE_NAME'
+  | 'INTEGRITY_SEAL'
+  | 'INTEGRITY_ALREADY_SEALED'
+  | 'INTEGRITY_TIMESTAMP'
+  | 'STORE_OPEN'
+  | 'STORE_MIGRATION'
+  | 'STORE_QUERY'
+  | 'STORE_CONFLICT'
+  | 'STORE_CLOSED';
 
 export interface AppErrorOptions {
   /** The underlying error, kept for logs and diagnostics. */

@@ -57,7 +57,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   const config = {
     ...example,
     $schema: undefined,
-    installation: { dataDir: join(dir, 'data'), keystorePassword: { env: 'CALLREC_KEYSTORE_PASSWORD' } },
+    installation: { dataDir: join(dir, 'data'), keystorePassword: { file: join(dir, 'keystore-password') } },
     log: { level: options.logLevel ?? 'debug', personalData: false },
     sip: { listen, advertise: '127.0.0.1' },
     media: { host: '127.0.0.1', advertise: '127.0.0.1', portRange: [40000, 40999] },
@@ -72,6 +72,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   delete (config as Record<string, unknown>)['$schema'];
+  await writeFile(join(dir, 'keystore-password'), 'sip-tests-only\n', { mode: 0o600 });
   const configPath = join(dir, 'callrec.json');
   await writeFile(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {

@@ -1,6 +1,14 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import {
+  loadCertCommandOptions,
+  runCertCsr,
+  runCertExport,
+  runCertImport,
+  runCertShow,
+  type CertCommandOptions,
+} from './commands/cert.js';
 import { runConfigCheck } from './commands/config-check.js';
 import { runDemo } from './commands/demo.js';
 import { runServerCommand } from './commands/run.js';
@@ -8,6 +16,8 @@ import { configPathFrom } from './config-path.js';
 
 /** The repository/install root: dist/src/cli/main.js -> ../../.. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+const CONFIG_HELP = 'config file (default: $CALLREC_CONFIG or config/callrec.json)';
 
 function exitWith(code: number): void {
   process.exitCode = code;
@@ -35,6 +45,45 @@ export function buildProgram(): Command {
       const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
       exitWith(await runConfigCheck(configPathFrom(options.config), out));
     });
+
+  const cert = program.command('cert').description('the installation key and its verification certificate');
+  const withCertOptions = async (
+    config: string | undefined,
+    run: (options: CertCommandOptions) => Promise<number>,
+  ): Promise<void> => {
+    const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+    const options = await loadCertCommandOptions(configPathFrom(config), out);
+    exitWith(options === undefined ? 2 : await run(options));
+  };
+  cert
+    .command('show')
+    .description('print the certificate: PEM, serial, SHA-256 fingerprint, validity')
+    .option('--config <file>', CONFIG_HELP)
+    .action((o: { config?: string }) => withCertOptions(o.config, (options) => runCertShow(options)));
+  cert
+    .command('export')
+    .description('write the certificate (and chain) as PEM')
+    .requiredOption('--out <pem>', 'output file, or - for stdout')
+    .option('--config <file>', CONFIG_HELP)
+    .action((o: { config?: string; out: string }) =>
+      withCertOptions(o.config, (options) => runCertExport({ ...options, outFile: o.out })),
+    );
+  cert
+    .command('csr')
+    .description('write a PKCS#10 certificate signing request for a CA')
+    .requiredOption('--out <file>', 'output file, or - for stdout')
+    .option('--config <file>', CONFIG_HELP)
+    .action((o: { config?: string; out: string }) =>
+      withCertOptions(o.config, (options) => runCertCsr({ ...options, outFile: o.out })),
+    );
+  cert
+    .command('import')
+    .description('install a CA-signed certificate (and chain) for the installation key')
+    .argument('<pem>', 'certificate file, leaf and CA certificates')
+    .option('--config <file>', CONFIG_HELP)
+    .action((file: string, o: { config?: string }) =>
+      withCertOptions(o.config, (options) => runCertImport({ ...options, file })),
+    );
 
   program
     .command('demo')

@@ -5,6 +5,8 @@ import { B2bua, PeerTable } from '../b2bua/index.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
+import { openKeyStore, type KeyStore } from '../integrity/key-store.js';
+import { certificateLogFields } from './commands/cert.js';
 import {
   addressesElement,
   resolveTarget,
@@ -37,6 +39,8 @@ const ACCEPTED_CONTENT_TYPES = ['application/sdp'];
 const SUPPORTED_EXTENSIONS = ['100rel', 'timer'];
 
 export interface RunningServer {
+  /** The installation's key: signs recordings (issue "Integrity"). */
+  readonly keyStore: KeyStore;
   /** The bound listeners (ports resolved when the config asked for 0). */
   readonly listeners: readonly Endpoint[];
   readonly core: UserAgentCore;
@@ -126,6 +130,16 @@ export async function startServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const tap = options.tap;
+  // The keystore first: without the installation key nothing can be signed, so a wrong or
+  // missing password stops the start before any call is accepted (nothing is overwritten).
+  const password = await resolveSecret(config.installation.keystorePassword, dirname(configPath));
+  const keyStore = await openKeyStore({
+    dataDir: config.installation.dataDir,
+    password,
+    keySize: config.installation.keySize,
+  });
+  for (const warning of keyStore.warnings) logger.warn({ keystore: keyStore.path }, warning);
+  logger.info(certificateLogFields(keyStore), 'verification certificate');
   const peers = new PeerTable(config);
   const clock = new SystemClock();
   const timers = { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms };
@@ -220,6 +234,7 @@ export async function startServer(
   logger.info({ host: config.admin.http.host, port: admin.port }, 'admin http listening');
   let closed = false;
   return {
+    keyStore,
     listeners: bound,
     core,
     b2bua,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
@@ -38,10 +39,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     installation: Record<string, unknown>;
   };
   const port = await findFreePort('127.0.0.1', 5060);
+  // A demo installation gets its own random keystore password, kept next to its config (0600)
+  const passwordFile = join(demoDir, 'keystore-password');
+  try {
+    await writeFile(passwordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   const config = {
     ...example,
     $schema: join(options.root, 'config', 'callrec.schema.json'),
-    installation: { ...example.installation, dataDir: join(demoDir, 'data') },
+    installation: { ...example.installation, dataDir: join(demoDir, 'data'), keystorePassword: { file: passwordFile } },
     sip: {
       ...example.sip,
       listen: [
