@@ -94,12 +94,16 @@ export function splitList(value: string): string[] | undefined {
   return parts;
 }
 
+/** Shared by every value without parameters; never mutated (typed read-only everywhere). */
+const NO_HEADER_PARAMS: Map<string, string | null> = new Map();
+
 /**
  * Parses generic header parameters `*( SEMI generic-param )` starting at `start` (at a `;` or
  * the end). Names are lower-cased; values are token, host (incl. `[IPv6]`) or quoted-string
  * (returned unquoted). Duplicate names are rejected.
  */
 export function parseHeaderParams(text: string, start: number): Map<string, string | null> | undefined {
+  if (start >= text.length) return NO_HEADER_PARAMS;
   const params = new Map<string, string | null>();
   let i = skipWhitespace(text, start);
   while (i < text.length) {

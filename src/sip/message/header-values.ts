@@ -1,4 +1,12 @@
-import { endOfQuotedString, isToken, parseHeaderParams, skipWhitespace, splitList, unquote } from './grammar.js';
+import {
+  endOfQuotedString,
+  isToken,
+  isWhitespace,
+  parseHeaderParams,
+  skipWhitespace,
+  splitList,
+  unquote,
+} from './grammar.js';
 import { classifyHost, parseHostPort, parseUri } from './uri.js';
 import type { ContactValue, CSeq, NameAddr, Via } from './types.js';
 
@@ -9,7 +17,10 @@ import type { ContactValue, CSeq, NameAddr, Via } from './types.js';
 
 /** `name-addr / addr-spec` followed by header parameters (§20.10, §25.1). */
 export function parseNameAddr(value: string): NameAddr | undefined {
-  const text = value.trim();
+  const text =
+    value.length > 0 && !isWhitespace(value.charCodeAt(0)) && !isWhitespace(value.charCodeAt(value.length - 1))
+      ? value
+      : value.trim();
   let displayName: string | undefined;
   let uriText: string;
   let i = 0;
