@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -119,6 +119,44 @@ describe('callrec cert and the keystore at start', () => {
       assert.match(run.stdout + run.stderr, /keystore/i);
       assert.ok(!(run.stdout + run.stderr).includes('a-wrong-one'), 'the password is never printed');
       assert.deepEqual(readFileSync(join(dir, 'data', 'keystore.p12')), before, 'nothing overwritten');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('callrec verify (process) on a recording sealed with the installation key', () => {
+  it('exits 0 for the sealed folder, 1 after a flipped byte, 2 for a missing folder', async () => {
+    const { openKeyStore, sealRecording } = await import('../src/integrity/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'callrec-verify-'));
+    try {
+      const keyStore = await openKeyStore({ dataDir: join(dir, 'data'), password: 'verify-test' });
+      const folder = join(dir, 'recording');
+      mkdirSync(folder);
+      const id = '20261123-101500-abcd';
+      const wav = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4000, 7)]);
+      writeFileSync(join(folder, `${id}.wav`), wav);
+      await sealRecording({
+        dir: folder,
+        id,
+        audioFiles: [`${id}.wav`],
+        metadata: { id, direction: 'inbound' },
+        signer: keyStore,
+      });
+      writeFileSync(join(folder, 'cert.pem'), keyStore.exportCertificatePem());
+      const good = callrec('verify', folder);
+      assert.equal(good.status, 0, good.stdout + good.stderr);
+      assert.match(good.stdout, new RegExp(`OK ${id}`));
+      const shell = spawnSync('bash', [join(repoRoot, 'bin', 'verify.sh'), folder, join(folder, 'cert.pem')], {
+        encoding: 'utf8',
+      });
+      assert.equal(shell.status, 0, shell.stdout + shell.stderr);
+      wav[100] = (wav[100] ?? 0) ^ 0xff;
+      writeFileSync(join(folder, `${id}.wav`), wav);
+      const bad = callrec('verify', folder);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stdout, new RegExp(`FAIL ${id}`));
+      assert.equal(callrec('verify', join(dir, 'missing')).status, 2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

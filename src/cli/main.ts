@@ -11,6 +11,7 @@ import {
 } from './commands/cert.js';
 import { runConfigCheck } from './commands/config-check.js';
 import { runDemo } from './commands/demo.js';
+import { runVerifyCommand } from './commands/verify.js';
 import { runServerCommand } from './commands/run.js';
 import { configPathFrom } from './config-path.js';
 
@@ -86,6 +87,23 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('verify')
+    .description('check every recording in a folder: checksums, signature, chain; exit 0 ok, 1 failed, 2 usage/I/O')
+    .argument('<dir>', 'folder with <id>.json, audio, <id>.sha256, <id>.sha256.SHA256withRSA.sig')
+    .option('--cert <pem>', 'verification certificate (default: cert.pem / certificate.pem in the folder)')
+    .option('--allow-gaps', 'report gaps in the chain as notes (folders holding part of the chain)')
+    .action(async (dir: string, o: { cert?: string; allowGaps?: boolean }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(
+        await runVerifyCommand(
+          dir,
+          { ...(o.cert === undefined ? {} : { cert: o.cert }), ...(o.allowGaps === true ? { allowGaps: true } : {}) },
+          out,
+        ),
+      );
+    });
+
+  program
     .command('demo')
     .description('start callrec on loopback with the example config and exercise it with SIPp')
     .option('--once', 'stop after the self-test (default when stdout is not a terminal)')
@@ -96,4 +114,19 @@ export function buildProgram(): Command {
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+// SPEC §11: usage errors exit 2 (commander's default is 1)
+const program = buildProgram();
+const overrideExit = (command: Command): void => {
+  command.exitOverride();
+  for (const sub of command.commands) overrideExit(sub);
+};
+overrideExit(program);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { code?: string; exitCode?: number }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+    process.exitCode = 0;
+  else if (typeof code === 'string' && code.startsWith('commander.')) process.exitCode = 2;
+  else throw error;
+}

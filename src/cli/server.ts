@@ -5,7 +5,8 @@ import { B2bua, PeerTable } from '../b2bua/index.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
-import { openKeyStore, type KeyStore } from '../integrity/key-store.js';
+import { Ledger, ledgerDir, openKeyStore, type KeyStore } from '../integrity/index.js';
+import { databasePath, openDatabase, SqliteLedgerStore } from '../store/index.js';
 import { certificateLogFields } from './commands/cert.js';
 import {
   addressesElement,
@@ -37,10 +38,13 @@ const IMPLEMENTED_METHODS = [
 const ACCEPTED_CONTENT_TYPES = ['application/sdp'];
 /** Option tags relayed end to end (RFC 3262 reliable provisionals, RFC 4028 session timers). */
 const SUPPORTED_EXTENSIONS = ['100rel', 'timer'];
+const CHECKPOINT_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RunningServer {
   /** The installation's key: signs recordings (issue "Integrity"). */
   readonly keyStore: KeyStore;
+  /** The chain of sealed recordings. */
+  readonly ledger: Ledger;
   /** The bound listeners (ports resolved when the config asked for 0). */
   readonly listeners: readonly Endpoint[];
   readonly core: UserAgentCore;
@@ -140,6 +144,24 @@ export async function startServer(
   });
   for (const warning of keyStore.warnings) logger.warn({ keystore: keyStore.path }, warning);
   logger.info(certificateLogFields(keyStore), 'verification certificate');
+  // The protocol database and the recording chain; a signed checkpoint of the chain head at
+  // start, hourly and at shutdown makes a deleted recording provable (SPEC §5).
+  const database = await openDatabase(databasePath(config.installation.dataDir));
+  const ledger = new Ledger({
+    store: new SqliteLedgerStore(database),
+    checkpointDir: ledgerDir(config.installation.dataDir),
+  });
+  const checkpoint = async (when: string): Promise<void> => {
+    try {
+      const written = await ledger.checkpoint(keyStore);
+      logger.debug({ when, checkpoint: written }, 'ledger checkpoint');
+    } catch (error) {
+      logger.error({ when, err: error instanceof Error ? error.message : String(error) }, 'ledger checkpoint failed');
+    }
+  };
+  await checkpoint('start');
+  const checkpointTimer = setInterval(() => void checkpoint('hourly'), CHECKPOINT_INTERVAL_MS);
+  checkpointTimer.unref();
   const peers = new PeerTable(config);
   const clock = new SystemClock();
   const timers = { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms };
@@ -235,6 +257,7 @@ export async function startServer(
   let closed = false;
   return {
     keyStore,
+    ledger,
     listeners: bound,
     core,
     b2bua,
@@ -246,6 +269,9 @@ export async function startServer(
       await new Promise((resolve) => setTimeout(resolve, 200));
       core.close();
       await Promise.all([transports.close(), admin.close()]);
+      clearInterval(checkpointTimer);
+      await checkpoint('shutdown');
+      await database.close();
     },
   };
 }
