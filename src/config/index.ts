@@ -3,3 +3,4 @@ export type { ConfigError, LoadConfigResult } from './load-config.js';
 export { describeSecret, listSecrets, resolveSecret } from './secrets.js';
 export type { ResolveSecretOptions, SecretLocation } from './secrets.js';
 export type * from './types.js';
+export { watchConfig, type ConfigWatchOptions } from './watch.js';
