@@ -1,7 +1,9 @@
-import type { Logger } from '../observability/index.js';
+import { maskNumber, type Logger } from '../observability/index.js';
 import type { Dialog } from '../sip/index.js';
 import {
   DialogLayer,
+  getHeaderValues,
+  parseNameAddr,
   isSipUri,
   parseUri,
   sipUri,
@@ -17,6 +19,8 @@ import {
   type ViaSentBy,
 } from '../sip/index.js';
 import type { CallContext, LegName, SignallingPort } from './call-context.js';
+import { RECORD_NOTHING, type CallFacts, type CallPolicy, type RecordingDecision } from './call-policy.js';
+import { FeatureCodeCall } from './feature-code-call.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
@@ -51,6 +55,8 @@ export interface B2buaOptions {
   readonly carryHeaders?: readonly string[];
   /** Log numbers unmasked. @default false */
   readonly personalData?: boolean;
+  /** Who is recorded, and the feature codes. @default records nothing */
+  readonly policy?: CallPolicy;
 }
 
 /** How often a repeated non-peer source is logged again. */
@@ -69,6 +75,8 @@ export class B2bua {
   readonly #limits: CallLimits;
   readonly #headers: HeaderPolicy;
   readonly #registrations: RegistrationRelay | undefined;
+  readonly #featureCalls = new Map<Dialog, FeatureCodeCall>();
+  #policy: CallPolicy;
 
   constructor(options: B2buaOptions) {
     this.#options = options;
@@ -77,6 +85,7 @@ export class B2bua {
       invitesPerSecondPerSource: options.maxInvitesPerSecondPerSource ?? 100,
     });
     this.#headers = new HeaderPolicy(options.carryHeaders);
+    this.#policy = options.policy ?? RECORD_NOTHING;
     const registrar = parseUri(options.peers.uriOf('trunk'));
     this.#registrations =
       registrar !== undefined && isSipUri(registrar)
@@ -87,6 +96,11 @@ export class B2bua {
             registrar,
           })
         : undefined;
+  }
+
+  /** A new recording policy (config reload): new calls use it, running calls keep their decision. */
+  setPolicy(policy: CallPolicy): void {
+    this.#policy = policy;
   }
 
   /** Live PBX registrations relayed to the trunk. */
@@ -149,6 +163,11 @@ export class B2bua {
   /** An ACK for a 2xx (its own transaction): to the call whose dialog it belongs to. */
   handleAck(ack: SipRequest): void {
     const dialog = this.#dialogs.findForRequest(ack);
+    const featureCall = dialog === undefined ? undefined : this.#featureCalls.get(dialog);
+    if (featureCall !== undefined) {
+      featureCall.onAck();
+      return;
+    }
     const entry = dialog === undefined ? undefined : this.#legs.get(dialog);
     entry?.session.onAck(ack, entry.leg);
   }
@@ -166,6 +185,12 @@ export class B2bua {
 
   #inDialog(incoming: IncomingRequest): void {
     const dialog = this.#dialogs.findForRequest(incoming.request);
+    const featureCall = dialog === undefined ? undefined : this.#featureCalls.get(dialog);
+    if (featureCall !== undefined) {
+      if (incoming.request.method === 'BYE') featureCall.onBye(incoming);
+      else incoming.respond(488);
+      return;
+    }
     const entry = dialog === undefined ? undefined : this.#legs.get(dialog);
     if (dialog === undefined || entry === undefined) {
       incoming.respond(481);
@@ -196,10 +221,28 @@ export class B2bua {
       });
       return;
     }
+    const facts: CallFacts = {
+      direction: side === 'trunk' ? 'inbound' : 'outbound',
+      calledNumbers: [userOf(request.uri), userOf(request.to.uri)].filter((u): u is string => u !== undefined),
+      callingNumbers: [...assertedUsers(request), userOf(request.from.uri)].filter((u): u is string => u !== undefined),
+    };
+    const dialled = facts.calledNumbers[0];
+    const action = side === 'pbx' && dialled !== undefined ? this.#policy.featureCode(dialled) : undefined;
+    if (action !== undefined && dialled !== undefined) {
+      this.#featureCode(incoming, action, facts, dialled);
+      return;
+    }
     const target = this.#targetFor(request, side);
     if (target === undefined) {
       incoming.respond(404, { reason: 'No Called Number' });
       return;
+    }
+    let decision: RecordingDecision;
+    try {
+      decision = this.#policy.decide(facts);
+    } catch (error) {
+      decision = { record: false, reason: `policy error: ${error instanceof Error ? error.message : String(error)}` };
+      this.#options.logger.error({ err: decision.reason }, 'recording policy failed; call not recorded');
     }
     const holder: { session?: CallSession } = {};
     const session = new CallSession({
@@ -207,8 +250,19 @@ export class B2bua {
       direction: side === 'trunk' ? 'inbound' : 'outbound',
       incoming,
       target,
+      decision,
       onEnded: (ended) => this.#forget(ended),
     });
+    this.#options.logger.info(
+      {
+        call: session.id,
+        direction: facts.direction,
+        recorded: decision.record,
+        profile: decision.record ? decision.profileId : null,
+        decision: this.#mask(decision.reason),
+      },
+      'call started',
+    );
     holder.session = session;
     this.#sessions.set(key, session);
     void session.start();
@@ -244,6 +298,42 @@ export class B2bua {
       const local = this.#options.signalling.localAddress(protocol);
       return via.host === local.host && (via.port ?? (protocol === 'tls' ? 5061 : 5060)) === local.port;
     });
+  }
+
+  /** A group feature code from the PBX side: answered by callrec, never sent to the trunk. */
+  #featureCode(
+    incoming: IncomingRequest,
+    action: 'group-logout' | 'group-login',
+    facts: CallFacts,
+    dialled: string,
+  ): void {
+    incoming.respond(100);
+    const holder: { session?: CallSession } = {};
+    const context = this.#contextFor(holder);
+    void this.#policy
+      .applyFeatureCode(action, facts.callingNumbers, dialled)
+      .catch((error: unknown) => ({
+        ok: false,
+        message: `failed: ${error instanceof Error ? error.message : String(error)}`,
+      }))
+      .then((outcome) => {
+        this.#options.logger.info({ action, ok: outcome.ok, outcome: this.#mask(outcome.message) }, 'feature code');
+        let dialog: Dialog | undefined;
+        const call = new FeatureCodeCall(context, incoming, () => {
+          if (dialog !== undefined) this.#featureCalls.delete(dialog);
+        });
+        dialog = call.answer(outcome);
+        if (dialog !== undefined) {
+          this.#dialogs.add(dialog);
+          this.#featureCalls.set(dialog, call);
+        }
+      });
+  }
+
+  /** Numbers in a log line at INFO: masked unless `personalData`. */
+  #mask(text: string): string {
+    if (this.#options.personalData === true) return text;
+    return text.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits);
   }
 
   #answerOptions(incoming: IncomingRequest, side: PeerSide): void {
@@ -318,6 +408,17 @@ export class B2bua {
 
 function callerKey(request: SipRequest): string {
   return `${request.callId}\u0000${request.from.params.get('tag') ?? ''}`;
+}
+
+/** Users of the P-Asserted-Identity values (RFC 3325), in order. */
+function assertedUsers(request: SipRequest): string[] {
+  const users: string[] = [];
+  for (const value of getHeaderValues(request, 'P-Asserted-Identity')) {
+    const parsed = parseNameAddr(value);
+    const user = parsed === undefined ? undefined : userOf(parsed.uri);
+    if (user !== undefined) users.push(user);
+  }
+  return users;
 }
 
 function userOf(uri: Uri): string | undefined {

@@ -22,8 +22,8 @@ import {
   type TimerHandle,
 } from '../sip/index.js';
 import { otherLeg, type CallContext, type LegName } from './call-context.js';
+import type { CallDirection, RecordingDecision } from './call-policy.js';
 
-export type CallDirection = 'inbound' | 'outbound';
 export type CallState = 'calling' | 'early' | 'confirmed' | 'challenged' | 'ended';
 
 /** Who ended the call, for the CDR line. */
@@ -36,6 +36,8 @@ export interface CallSessionInit {
   readonly incoming: IncomingRequest;
   /** Where the B leg goes: Request-URI of the outgoing INVITE. */
   readonly target: SipUri;
+  /** The recording decision, taken once when the call arrived (kept across config reloads). */
+  readonly decision: RecordingDecision;
   /** Called when the session has fully ended (dialogs closed, CDR written). */
   readonly onEnded: (session: CallSession) => void;
 }
@@ -91,6 +93,7 @@ function withoutTagAndHost(party: NameAddr, host: string, port: number | undefin
 export class CallSession {
   readonly id = randomUUID();
   readonly direction: CallDirection;
+  readonly decision: RecordingDecision;
   readonly #context: CallContext;
   readonly #onEnded: (session: CallSession) => void;
   #incoming: IncomingRequest;
@@ -124,6 +127,7 @@ export class CallSession {
   constructor(init: CallSessionInit) {
     this.#context = init.context;
     this.direction = init.direction;
+    this.decision = init.decision;
     this.#incoming = init.incoming;
     this.#target = init.target;
     this.#onEnded = init.onEnded;
@@ -697,6 +701,11 @@ export class CallSession {
         endedBy: this.#endedBy,
         status: this.#finalStatus,
         reason: this.#endReason,
+        recorded: this.decision.record,
+        profile: this.decision.record ? this.decision.profileId : null,
+        decision: this.#context.personalData
+          ? this.decision.reason
+          : this.decision.reason.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits),
       },
       'call ended',
     );

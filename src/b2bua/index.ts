@@ -2,3 +2,12 @@ export { PeerTable } from './routing.js';
 export type { PeerDefinition, PeerSide, PeerTableOptions } from './routing.js';
 export { B2bua, type B2buaOptions, type Capabilities } from './b2bua.js';
 export type { SignallingPort } from './call-context.js';
+export {
+  RECORD_NOTHING,
+  type CallDirection,
+  type CallFacts,
+  type CallPolicy,
+  type FeatureCodeAction,
+  type FeatureCodeOutcome,
+  type RecordingDecision,
+} from './call-policy.js';
