@@ -50,7 +50,7 @@ describe('callrec answers SIPp', () => {
       calls: 60,
       rate: 30,
       timeoutSeconds: 120,
-      extraArgs: ['-lost', '30', '-max_retrans', '20'],
+      extraArgs: ['-lost', '30', '-max_retrans', '30', '-max_non_invite_retrans', '30'],
     });
     assert.equal(run.code, 0, explain(run));
     assert.equal(run.stats['SuccessfulCall(C)'], '60');

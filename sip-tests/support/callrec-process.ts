@@ -14,11 +14,23 @@ export interface CallrecProcess {
   readonly adminPort: number;
   readonly dir: string;
   readonly configPath: string;
+  /** GET /healthz of the admin endpoint, parsed. Rejects when it is not reachable or not 200. */
+  health(): Promise<CallrecHealth>;
   /** Parsed JSON log lines so far. */
   logs(): Array<Record<string, unknown>>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
   readonly child: ChildProcess;
+}
+
+/** What `GET /healthz` of the admin endpoint returns. */
+export interface CallrecHealth {
+  readonly status: string;
+  readonly calls: number;
+  readonly dialogs: number;
+  readonly transactions: number;
+  readonly registrations: number;
+  readonly [key: string]: unknown;
 }
 
 export interface CallrecProcessOptions {
@@ -36,13 +48,40 @@ export interface CallrecProcessOptions {
     certificate?: string;
     privateKey?: string;
   }>;
+  /** Port of the default UDP+TCP listeners on 127.0.0.1. @default a free port */
+  readonly port?: number;
+  /** `trunk.uri`. @default 'sip:127.0.0.1:5999' */
+  readonly trunkUri?: string;
+  /** `pbx.uri`. @default 'sip:127.0.0.3:5999' */
+  readonly pbxUri?: string;
+  /** `admin.http.port` (host 127.0.0.1). @default a free port */
+  readonly adminPort?: number;
+  /**
+   * More config, merged over the generated one (objects deeply, anything else replaced), e.g.
+   * `{ b2bua: { ringTimeoutSeconds: 3 } }` or `{ sip: { timers: { t1Ms: 100 } } }`.
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `base` with `extra` merged in: nested objects merged, anything else replaced. */
+function deepMerge(base: Record<string, unknown>, extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return merged;
 }
 
 /** Starts the real `bin/callrec run` on loopback with a throwaway config and waits for "listening". */
 export async function startCallrec(options: CallrecProcessOptions = {}): Promise<CallrecProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'callrec-sip-'));
-  const port = await findFreePort('127.0.0.1');
-  const adminPort = await findFreePort('127.0.0.1');
+  const port = options.port ?? (await findFreePort('127.0.0.1'));
+  const adminPort = options.adminPort ?? (await findFreePort('127.0.0.1'));
   const listen =
     options.listen === undefined
       ? [
@@ -63,10 +102,14 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     media: { host: '127.0.0.1', advertise: '127.0.0.1', portRange: [40000, 40999] },
     trunk: {
       addresses: options.trunk ?? ['127.0.0.1'],
-      uri: 'sip:127.0.0.1:5999',
+      uri: options.trunkUri ?? 'sip:127.0.0.1:5999',
       onReject: options.onReject ?? '403',
     },
-    pbx: { addresses: options.pbx ?? ['127.0.0.3'], uri: 'sip:127.0.0.3:5999', onReject: options.onReject ?? '403' },
+    pbx: {
+      addresses: options.pbx ?? ['127.0.0.3'],
+      uri: options.pbxUri ?? 'sip:127.0.0.3:5999',
+      onReject: options.onReject ?? '403',
+    },
     profiles: [],
     targets: [],
     admin: { http: { host: '127.0.0.1', port: adminPort } },
@@ -74,7 +117,8 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   delete (config as Record<string, unknown>)['$schema'];
   await writeFile(join(dir, 'keystore-password'), 'sip-tests-only\n', { mode: 0o600 });
   const configPath = join(dir, 'callrec.json');
-  await writeFile(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+  const written = options.config === undefined ? config : deepMerge(config, options.config);
+  await writeFile(configPath, JSON.stringify(written, null, 2), { mode: 0o600 });
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -113,6 +157,11 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     configPath,
     child,
     logs: () => lines,
+    health: async () => {
+      const response = await fetch(`http://127.0.0.1:${adminPort}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (response.status !== 200) throw new Error(`GET /healthz: HTTP ${response.status}`);
+      return (await response.json()) as CallrecHealth;
+    },
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

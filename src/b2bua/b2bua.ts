@@ -318,14 +318,14 @@ export class B2bua {
       }))
       .then((outcome) => {
         this.#options.logger.info({ action, ok: outcome.ok, outcome: this.#mask(outcome.message) }, 'feature code');
-        let dialog: Dialog | undefined;
+        const answered: { dialog?: Dialog } = {};
         const call = new FeatureCodeCall(context, incoming, () => {
-          if (dialog !== undefined) this.#featureCalls.delete(dialog);
+          if (answered.dialog !== undefined) this.#featureCalls.delete(answered.dialog);
         });
-        dialog = call.answer(outcome);
-        if (dialog !== undefined) {
-          this.#dialogs.add(dialog);
-          this.#featureCalls.set(dialog, call);
+        answered.dialog = call.answer(outcome);
+        if (answered.dialog !== undefined) {
+          this.#dialogs.add(answered.dialog);
+          this.#featureCalls.set(answered.dialog, call);
         }
       });
   }
