@@ -26,7 +26,15 @@ export type ErrorCode =
   | 'STORE_MIGRATION'
   | 'STORE_QUERY'
   | 'STORE_CONFLICT'
-  | 'STORE_CLOSED';
+  | 'STORE_CLOSED'
+  | 'POLICY_MEMBERSHIP'
+  | 'MEDIA_PORTS_EXHAUSTED'
+  | 'MEDIA_SOCKET'
+  | 'MEDIA_SDP'
+  | 'MEDIA_CODEC'
+  | 'RECORDING_IO'
+  | 'RECORDING_FORMAT'
+  | 'RECORDING_CLOSED';
 
 export interface AppErrorOptions {
   /** The underlying error, kept for logs and diagnostics. */

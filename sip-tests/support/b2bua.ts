@@ -70,6 +70,8 @@ export interface CallOptions {
   readonly uasTimeoutSeconds?: number;
   /** How long the UAS may take to finish after the UAC ended before it is stopped. @default 5000 */
   readonly uasGraceMs?: number;
+  /** Generic keywords for the UAC scenario (`-key name value`), e.g. `{ caller: '201' }`. */
+  readonly keys?: Readonly<Record<string, string>>;
 }
 
 export interface CallRun {
@@ -153,6 +155,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
           service: call.service ?? CALLED_NUMBER[call.direction],
           callIdFormat: `uac-%u-%p@${call.direction === 'inbound' ? 'trunk' : 'pbx'}.example`,
           traceMessages: true,
+          ...(call.keys === undefined ? {} : { keys: call.keys }),
         });
         const uasRun = await uas.finish(call.uasGraceMs ?? 5000);
         return {

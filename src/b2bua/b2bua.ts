@@ -21,6 +21,7 @@ import {
 import type { CallContext, LegName, SignallingPort } from './call-context.js';
 import { RECORD_NOTHING, type CallFacts, type CallPolicy, type RecordingDecision } from './call-policy.js';
 import { FeatureCodeCall } from './feature-code-call.js';
+import type { CallObserver } from './call-summary.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
@@ -57,6 +58,8 @@ export interface B2buaOptions {
   readonly personalData?: boolean;
   /** Who is recorded, and the feature codes. @default records nothing */
   readonly policy?: CallPolicy;
+  /** Told when calls start and end (the protocol database). */
+  readonly calls?: CallObserver;
 }
 
 /** How often a repeated non-peer source is logged again. */
@@ -251,6 +254,7 @@ export class B2bua {
       incoming,
       target,
       decision,
+      facts,
       onEnded: (ended) => this.#forget(ended),
     });
     this.#options.logger.info(
@@ -265,6 +269,7 @@ export class B2bua {
     );
     holder.session = session;
     this.#sessions.set(key, session);
+    this.#observe('started', session);
     void session.start();
   }
 
@@ -348,7 +353,21 @@ export class B2bua {
     this.#options.logger.debug({ side, source: incoming.source.address }, 'OPTIONS answered');
   }
 
+  #observe(event: 'started' | 'ended', session: CallSession): void {
+    const observer = this.#options.calls;
+    if (observer === undefined) return;
+    try {
+      observer[event](session.summary());
+    } catch (error) {
+      this.#options.logger.error(
+        { call: session.id, err: error instanceof Error ? error.message : String(error) },
+        `call observer failed (${event})`,
+      );
+    }
+  }
+
   #forget(session: CallSession): void {
+    this.#observe('ended', session);
     for (const [key, value] of this.#sessions) if (value === session) this.#sessions.delete(key);
     for (const [dialog, entry] of this.#legs) {
       if (entry.session !== session) continue;

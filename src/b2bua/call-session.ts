@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { maskNumber } from '../observability/index.js';
 import {
   buildRequest,
   createCancel,
@@ -22,12 +21,10 @@ import {
   type TimerHandle,
 } from '../sip/index.js';
 import { otherLeg, type CallContext, type LegName } from './call-context.js';
-import type { CallDirection, RecordingDecision } from './call-policy.js';
+import type { CallDirection, CallFacts, RecordingDecision } from './call-policy.js';
+import { logCallEnded, type CallSummary, type EndedBy } from './call-summary.js';
 
 export type CallState = 'calling' | 'early' | 'confirmed' | 'challenged' | 'ended';
-
-/** Who ended the call, for the CDR line. */
-export type EndedBy = 'caller' | 'callee' | 'callrec';
 
 export interface CallSessionInit {
   readonly context: CallContext;
@@ -38,6 +35,8 @@ export interface CallSessionInit {
   readonly target: SipUri;
   /** The recording decision, taken once when the call arrived (kept across config reloads). */
   readonly decision: RecordingDecision;
+  /** The numbers the decision was taken on. */
+  readonly facts: CallFacts;
   /** Called when the session has fully ended (dialogs closed, CDR written). */
   readonly onEnded: (session: CallSession) => void;
 }
@@ -94,6 +93,7 @@ export class CallSession {
   readonly id = randomUUID();
   readonly direction: CallDirection;
   readonly decision: RecordingDecision;
+  readonly facts: CallFacts;
   readonly #context: CallContext;
   readonly #onEnded: (session: CallSession) => void;
   #incoming: IncomingRequest;
@@ -120,6 +120,7 @@ export class CallSession {
   readonly #reliable = new Map<number, ReliableProvisional>();
   readonly #started = new Date();
   #answered: Date | undefined;
+  #endedAt: Date | undefined;
   #endedBy: EndedBy | undefined;
   #finalStatus: number | undefined;
   #endReason = '';
@@ -128,6 +129,7 @@ export class CallSession {
     this.#context = init.context;
     this.direction = init.direction;
     this.decision = init.decision;
+    this.facts = init.facts;
     this.#incoming = init.incoming;
     this.#target = init.target;
     this.#onEnded = init.onEnded;
@@ -135,6 +137,27 @@ export class CallSession {
 
   get state(): CallState {
     return this.#state;
+  }
+
+  /** The call's CDR as far as it is known. */
+  summary(): CallSummary {
+    const a = this.#incoming.request;
+    return {
+      id: this.id,
+      direction: this.direction,
+      callIdA: a.callId,
+      callIdB: this.#bCallId,
+      facts: this.facts,
+      callerName: a.from.displayName ?? undefined,
+      calleeName: a.to.displayName ?? undefined,
+      decision: this.decision,
+      startedAt: this.#started,
+      answeredAt: this.#answered,
+      endedAt: this.#endedAt,
+      endedBy: this.#endedBy,
+      finalStatus: this.#finalStatus,
+      endReason: this.#endReason,
+    };
   }
 
   /** Caller's Call-ID and From tag: how a retried INVITE (after 401/407) finds this call. */
@@ -679,36 +702,8 @@ export class CallSession {
       pair.b.terminate();
     }
     this.#pairs.clear();
-    const a = this.#incoming.request;
-    const mask = (value: string | undefined) => (this.#context.personalData ? value : maskNumber(value));
-    const user = (party: NameAddr) =>
-      isSipUri(party.uri)
-        ? party.uri.user
-        : party.uri.scheme === 'tel'
-          ? (party.uri as { number: string }).number
-          : undefined;
-    this.#context.logger.info(
-      {
-        call: this.id,
-        callIdA: a.callId,
-        callIdB: this.#bCallId,
-        direction: this.direction,
-        from: mask(user(a.from)),
-        to: mask(user(a.to)),
-        start: this.#started.toISOString(),
-        answer: this.#answered?.toISOString() ?? null,
-        end: new Date().toISOString(),
-        endedBy: this.#endedBy,
-        status: this.#finalStatus,
-        reason: this.#endReason,
-        recorded: this.decision.record,
-        profile: this.decision.record ? this.decision.profileId : null,
-        decision: this.#context.personalData
-          ? this.decision.reason
-          : this.decision.reason.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits),
-      },
-      'call ended',
-    );
+    this.#endedAt = new Date();
+    logCallEnded(this.#context.logger, this.summary(), this.#context.personalData);
     this.#onEnded(this);
   }
 

@@ -11,3 +11,4 @@ export {
   type FeatureCodeOutcome,
   type RecordingDecision,
 } from './call-policy.js';
+export { maskDigits, type CallObserver, type CallSummary, type EndedBy } from './call-summary.js';

@@ -10,7 +10,9 @@ import {
   type CertCommandOptions,
 } from './commands/cert.js';
 import { runConfigCheck } from './commands/config-check.js';
+import { runAuditCommand } from './commands/audit.js';
 import { runDemo } from './commands/demo.js';
+import { runGroupCommand } from './commands/group.js';
 import { runVerifyCommand } from './commands/verify.js';
 import { runServerCommand } from './commands/run.js';
 import { configPathFrom } from './config-path.js';
@@ -100,6 +102,40 @@ export function buildProgram(): Command {
           { ...(o.cert === undefined ? {} : { cert: o.cert }), ...(o.allowGaps === true ? { allowGaps: true } : {}) },
           out,
         ),
+      );
+    });
+
+  const group = program.command('group').description("switch a user's group membership (recording) off and on");
+  for (const action of ['login', 'logout', 'status'] as const) {
+    group
+      .command(action)
+      .description(
+        action === 'status'
+          ? 'print whether <user> is active in <group>'
+          : `${action === 'login' ? 'switch on' : 'switch off'} <user>'s membership of <group> (audited)`,
+      )
+      .argument('<group>', 'group id from the config')
+      .argument('<user>', 'user id from the config')
+      .option('--config <file>', CONFIG_HELP)
+      .action(async (groupId: string, userId: string, o: { config?: string }) => {
+        const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+        exitWith(await runGroupCommand(action, groupId, userId, { configPath: configPathFrom(o.config), out }));
+      });
+  }
+
+  program
+    .command('audit')
+    .description('print the audit log (who changed membership, config, keys, recordings)')
+    .option('--since <iso>', 'only entries at or after this time')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: { config?: string; since?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(
+        await runAuditCommand({
+          configPath: configPathFrom(o.config),
+          out,
+          ...(o.since === undefined ? {} : { since: o.since }),
+        }),
       );
     });
 

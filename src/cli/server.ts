@@ -6,7 +6,16 @@ import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../conf
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
 import { Ledger, ledgerDir, openKeyStore, type KeyStore } from '../integrity/index.js';
-import { databasePath, openDatabase, SqliteLedgerStore } from '../store/index.js';
+import { Membership } from '../policy/index.js';
+import {
+  databasePath,
+  openDatabase,
+  SqliteCallStore,
+  SqliteLedgerStore,
+  SqliteMembershipStore,
+} from '../store/index.js';
+import { createCallRows } from './call-rows.js';
+import { createRecordingPolicy } from './recording-policy.js';
 import { certificateLogFields } from './commands/cert.js';
 import {
   addressesElement,
@@ -39,6 +48,8 @@ const ACCEPTED_CONTENT_TYPES = ['application/sdp'];
 /** Option tags relayed end to end (RFC 3262 reliable provisionals, RFC 4028 session timers). */
 const SUPPORTED_EXTENSIONS = ['100rel', 'timer'];
 const CHECKPOINT_INTERVAL_MS = 60 * 60 * 1000;
+/** How quickly a membership change by another process (`callrec group logout`) is seen. */
+const MEMBERSHIP_REFRESH_MS = 250;
 
 export interface RunningServer {
   /** The installation's key: signs recordings (issue "Integrity"). */
@@ -49,6 +60,9 @@ export interface RunningServer {
   readonly listeners: readonly Endpoint[];
   readonly core: UserAgentCore;
   readonly b2bua: B2bua;
+  readonly membership: Membership;
+  /** Applies a reloaded config to new calls (recording policy, membership); running calls keep theirs. */
+  reconfigure(config: CallrecConfig): void;
   /** Stops listening; idempotent. */
   close(): Promise<void>;
 }
@@ -162,6 +176,15 @@ export async function startServer(
   await checkpoint('start');
   const checkpointTimer = setInterval(() => void checkpoint('hourly'), CHECKPOINT_INTERVAL_MS);
   checkpointTimer.unref();
+  const membership = await Membership.load(new SqliteMembershipStore(database), config);
+  const membershipTimer = setInterval(() => {
+    membership.refreshIfChanged().catch((error: unknown) => {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'membership refresh failed');
+    });
+  }, MEMBERSHIP_REFRESH_MS);
+  membershipTimer.unref();
+  let policy = createRecordingPolicy(config, membership);
+  const callRows = createCallRows(new SqliteCallStore(database), () => policy, logger);
   const peers = new PeerTable(config);
   const clock = new SystemClock();
   const timers = { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms };
@@ -188,6 +211,8 @@ export async function startServer(
     retryAfterSeconds: config.b2bua.retryAfterSeconds,
     carryHeaders: config.b2bua.carryHeaders,
     personalData: config.log.personalData,
+    policy,
+    calls: callRows,
     signalling: {
       sendRequest: (request, destination, user) =>
         (wiring.core as UserAgentCore).sendRequest(request, destination, user),
@@ -261,9 +286,16 @@ export async function startServer(
     listeners: bound,
     core,
     b2bua,
+    membership,
+    reconfigure: (next) => {
+      membership.reconfigure(next);
+      policy = createRecordingPolicy(next, membership);
+      b2bua.setPolicy(policy);
+    },
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(membershipTimer);
       b2bua.hangUpAll('shutdown');
       // Let the BYEs leave before the sockets close
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -271,6 +303,7 @@ export async function startServer(
       await Promise.all([transports.close(), admin.close()]);
       clearInterval(checkpointTimer);
       await checkpoint('shutdown');
+      await callRows.flush();
       await database.close();
     },
   };

@@ -669,6 +669,7 @@ function configWarnings(config: CallrecConfig): string[] {
   });
 
   config.profiles.forEach((profile, i) => profileWarnings(profile, `/profiles/${i}`, config, warn));
+  sameMatchSetWarnings(config, warn);
 
   const numbers = new Map<string, string>();
   const claim = (number: string, path: string): void => {
@@ -677,7 +678,15 @@ function configWarnings(config: CallrecConfig): string[] {
     else warn(path, `number ${number} is also assigned at ${first}`);
   };
   config.users.forEach((u, i) => u.numbers.forEach((n, j) => claim(n, `/users/${i}/numbers/${j}`)));
-  config.groups.forEach((g, i) => g.numbers.forEach((n, j) => claim(n, `/groups/${i}/numbers/${j}`)));
+  config.groups.forEach((g, i) =>
+    g.numbers.forEach((n, j) => {
+      const path = `/groups/${i}/numbers/${j}`;
+      // A group number that is also a user's number gets its own, more precise warning.
+      const user = userOwningNumber(n, config);
+      if (user === undefined) claim(n, path);
+      else warn(path, `number ${n} of group "${g.id}" is also ${user}`);
+    }),
+  );
 
   const extensions = new Map<string, number>();
   config.users.forEach((user, i) => {
@@ -721,6 +730,48 @@ function profileWarnings(
   if (profile.targets.length === 0) warn(`${path}/targets`, 'no targets: recordings stay in the local spool only');
   if (profile.notify !== undefined && config.email === undefined)
     warn(`${path}/notify`, 'no email section is configured, so no notification can be sent');
+}
+
+/** Enabled profiles after the first with the same groups, users and switches never record. */
+function sameMatchSetWarnings(config: CallrecConfig, warn: (path: string, message: string) => void): void {
+  const seen = new Map<string, ProfileConfig>();
+  config.profiles.forEach((profile, i) => {
+    const recordsNothing =
+      (profile.groups.length === 0 && profile.users.length === 0) || (!profile.inbound && !profile.outbound);
+    if (!profile.enabled || recordsNothing) return;
+    const key = JSON.stringify([
+      [...new Set(profile.groups)].sort(),
+      [...new Set(profile.users)].sort(),
+      profile.inbound,
+      profile.outbound,
+      // Only changes what is recorded for inbound calls to members of recorded groups.
+      profile.inbound && profile.groups.length > 0 && profile.recordDirectCallsToActiveMembers,
+    ]);
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, profile);
+    else
+      warn(
+        `/profiles/${i}`,
+        `profiles "${first.id}" and "${profile.id}" match the same calls; only the first will ever record`,
+      );
+  });
+}
+
+/**
+ * Which user also has `number` — as a direct number, or as the DID `companyNumber` + extension —
+ * described for a warning; undefined when no user has it.
+ */
+function userOwningNumber(number: string, config: CallrecConfig): string | undefined {
+  for (const [i, user] of config.users.entries()) {
+    const j = user.numbers.indexOf(number);
+    if (j >= 0) return `a number of user "${user.id}" (/users/${i}/numbers/${j})`;
+  }
+  const { companyNumber, extensionLength } = config.numbering;
+  if (companyNumber === undefined || !number.startsWith(companyNumber)) return undefined;
+  const suffix = number.slice(companyNumber.length);
+  if (extensionLength !== undefined && suffix.length !== extensionLength) return undefined;
+  const user = config.users.find((u) => u.extension === suffix);
+  return user === undefined ? undefined : `the direct dial of user "${user.id}" (companyNumber + extension ${suffix})`;
 }
 
 function isLoopback(host: string): boolean {

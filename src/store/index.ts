@@ -14,3 +14,27 @@ export {
 } from './sqlite-database.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export { SqliteLedgerStore } from './sqlite-ledger-store.js';
+export type {
+  AuditDetails,
+  AuditEntry,
+  AuditEntryInput,
+  AuditLog,
+  AuditQuery,
+  CallEnd,
+  CallEndedBy,
+  CallLeg,
+  CallQuery,
+  CallRecord,
+  CallStart,
+  CallStore,
+  MembershipChange,
+  MembershipRecord,
+  MembershipStore,
+} from './protocol-store.js';
+export { SqliteAuditLog, type SqliteAuditLogOptions } from './sqlite-audit-log.js';
+export { SqliteCallStore } from './sqlite-call-store.js';
+export {
+  membershipSubject,
+  SqliteMembershipStore,
+  type SqliteMembershipStoreOptions,
+} from './sqlite-membership-store.js';

@@ -54,8 +54,92 @@ CREATE TABLE ledger_checkpoints (
 );
 `;
 
+/**
+ * 002-calls: one row per call the B2BUA handled (its CDR, issue 4) and its two legs' dialog
+ * identifiers. Numbers are normalised (E.164 or an internal extension); times ISO 8601 UTC.
+ */
+const CALLS = `
+CREATE TABLE calls (
+  id TEXT PRIMARY KEY,
+  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+  call_id_a TEXT NOT NULL,
+  call_id_b TEXT,
+  caller TEXT,
+  callee TEXT,
+  decision_profile TEXT,
+  decision_reason TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  answered_at TEXT,
+  ended_at TEXT,
+  ended_by TEXT CHECK (ended_by IS NULL OR ended_by IN ('caller', 'callee', 'callrec')),
+  end_reason TEXT,
+  final_status INTEGER CHECK (final_status IS NULL OR final_status BETWEEN 100 AND 699)
+);
+
+CREATE INDEX calls_started_at ON calls (started_at);
+CREATE INDEX calls_caller ON calls (caller);
+CREATE INDEX calls_callee ON calls (callee);
+CREATE INDEX calls_call_id_a ON calls (call_id_a);
+
+CREATE TABLE legs (
+  call_ref TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  leg TEXT NOT NULL CHECK (leg IN ('a', 'b')),
+  call_id TEXT NOT NULL,
+  local_tag TEXT,
+  remote_tag TEXT,
+  local_uri TEXT,
+  remote_uri TEXT,
+  remote_address TEXT,
+  transport TEXT,
+  PRIMARY KEY (call_ref, leg)
+);
+
+CREATE INDEX legs_call_id ON legs (call_id);
+`;
+
+/**
+ * 003-group-membership: per group and user, whether the user is currently an active member. Only
+ * users whose state was ever switched have a row; configured members without one are active.
+ */
+const GROUP_MEMBERSHIP = `
+CREATE TABLE group_membership (
+  group_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  active INTEGER NOT NULL CHECK (active IN (0, 1)),
+  changed_at TEXT NOT NULL,
+  changed_by TEXT NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+);
+`;
+
+/** 004-audit-log: every admin action with time and actor (SPEC §7); append-only like the ledger. */
+const AUDIT_LOG = `
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL CHECK (length(actor) > 0),
+  action TEXT NOT NULL CHECK (length(action) > 0),
+  subject TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))
+);
+
+CREATE INDEX audit_log_at ON audit_log (at);
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'audit log: entries are append-only');
+END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'audit log: entries are append-only');
+END;
+`;
+
 /** Every migration of this version of callrec, ascending. Add new ones at the end. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'ledger', sql: LEDGER },
-  // { version: 2, name: 'calls', sql: CALLS },
+  { version: 2, name: 'calls', sql: CALLS },
+  { version: 3, name: 'group-membership', sql: GROUP_MEMBERSHIP },
+  { version: 4, name: 'audit-log', sql: AUDIT_LOG },
 ];

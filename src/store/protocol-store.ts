@@ -49,3 +49,185 @@ export interface LedgerStore {
   /** The most recently appended checkpoint, `undefined` when none was written. */
   latestCheckpoint(): Promise<LedgerCheckpoint | undefined>;
 }
+
+/** Who ended a call: the A side, the B side, or callrec itself (timeout, failure, shutdown). */
+export type CallEndedBy = 'caller' | 'callee' | 'callrec';
+
+/** What is known when the B2BUA has decided a call (SPEC §3): the start of its CDR row. */
+export interface CallStart {
+  /** The call's UUID (the B2BUA's session id); generated when absent. */
+  readonly id?: string;
+  /** Inbound: from the trunk; outbound: from the PBX. */
+  readonly direction: 'inbound' | 'outbound';
+  /** SIP Call-ID of the caller's (A) leg. */
+  readonly callIdA: string;
+  /** SIP Call-ID of the B leg, once it exists. */
+  readonly callIdB?: string | null;
+  /** Normalised calling number; `null` when anonymous or not a number. */
+  readonly caller: string | null;
+  /** Normalised called number; `null` when not a number. */
+  readonly callee: string | null;
+  /** The profile that records the call; `null` when it is not recorded. */
+  readonly decisionProfile: string | null;
+  /** The decision's reason, as in the call's log line. */
+  readonly decisionReason: string;
+  /** ISO 8601; stored as UTC (`toISOString`). */
+  readonly startedAt: string;
+}
+
+/** What is known when a call has ended. */
+export interface CallEnd {
+  /** When the call was answered (2xx to the caller); `null` when it never was. */
+  readonly answeredAt: string | null;
+  readonly endedAt: string;
+  readonly endedBy: CallEndedBy;
+  /** The call's final SIP status (200 for an answered call, else the final response). */
+  readonly finalStatus: number;
+  /** Why it ended, e.g. `BYE`, `cancelled`, `ring timeout`. */
+  readonly reason?: string | null;
+  /** Fills in the B leg's Call-ID if it was not known at the start. */
+  readonly callIdB?: string | null;
+}
+
+/** The dialog identifiers of one leg of a call. */
+export interface CallLeg {
+  readonly leg: 'a' | 'b';
+  /** SIP Call-ID of this leg. */
+  readonly callId: string;
+  readonly localTag?: string | null;
+  readonly remoteTag?: string | null;
+  readonly localUri?: string | null;
+  readonly remoteUri?: string | null;
+  /** `host:port` of the peer. */
+  readonly remoteAddress?: string | null;
+  /** `udp`, `tcp` or `tls`. */
+  readonly transport?: string | null;
+}
+
+/** One row of the `calls` table with its legs; times are ISO 8601 UTC. */
+export interface CallRecord {
+  readonly id: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly callIdA: string;
+  readonly callIdB: string | null;
+  readonly caller: string | null;
+  readonly callee: string | null;
+  readonly decisionProfile: string | null;
+  readonly decisionReason: string;
+  readonly startedAt: string;
+  readonly answeredAt: string | null;
+  /** `null` while the call is running (or when callrec stopped before it ended). */
+  readonly endedAt: string | null;
+  readonly endedBy: CallEndedBy | null;
+  readonly endReason: string | null;
+  readonly finalStatus: number | null;
+  /** A leg first; empty when none was recorded. */
+  readonly legs: readonly CallLeg[];
+}
+
+/** Filter of {@link CallStore.listCalls}; all given conditions must hold. */
+export interface CallQuery {
+  /** Calls that started at or after this ISO 8601 time. */
+  readonly since?: string;
+  /** Calls that started before this ISO 8601 time. */
+  readonly until?: string;
+  /** Calls whose (normalised) caller or callee is this number. */
+  readonly number?: string;
+}
+
+/**
+ * The call detail records. Rejects with `AppError('STORE_CONFLICT')` for a duplicate id or an
+ * unknown call, `STORE_QUERY` for an invalid time or a failed statement.
+ */
+export interface CallStore {
+  /** Inserts the call's row; resolves with its id (the given one or a new UUID). */
+  recordCallStart(start: CallStart): Promise<string>;
+  /** Completes the row; `false` when it had already ended (the first end is kept). */
+  recordCallEnd(id: string, end: CallEnd): Promise<boolean>;
+  /** Inserts or replaces the identifiers of one leg of a recorded call. */
+  recordLeg(id: string, leg: CallLeg): Promise<void>;
+  findCall(id: string): Promise<CallRecord | undefined>;
+  /** Matching calls, oldest start first. */
+  listCalls(query?: CallQuery): Promise<CallRecord[]>;
+}
+
+/** The stored membership state of one user in one group. */
+export interface MembershipRecord {
+  readonly groupId: string;
+  readonly userId: string;
+  readonly active: boolean;
+  /** ISO 8601 UTC of the last change. */
+  readonly changedAt: string;
+  /** The actor of the last change, e.g. `cli:alice`, `extension:201`. */
+  readonly changedBy: string;
+}
+
+/** What {@link MembershipStore.setActive} did. */
+export interface MembershipChange {
+  readonly record: MembershipRecord;
+  /** The state before; `undefined` when it had never been switched (configured default: active). */
+  readonly previous: boolean | undefined;
+}
+
+/**
+ * Who of a group's configured members is switched off (SPEC §3). Knows nothing of the config:
+ * callers check that the group and user exist. Every `setActive` writes an audit entry
+ * (`membership.login` / `membership.logout`) in the same transaction.
+ */
+export interface MembershipStore {
+  setActive(groupId: string, userId: string, active: boolean, actor: string): Promise<MembershipChange>;
+  /** The stored state; `undefined` when it was never switched. */
+  isActive(groupId: string, userId: string): Promise<boolean | undefined>;
+  /** Stored states, of one group or all, ordered by group and user. */
+  list(groupId?: string): Promise<MembershipRecord[]>;
+  /**
+   * sqlite's `PRAGMA data_version` of this connection: it changes when another connection (e.g.
+   * `callrec group logout` in another process) has committed, so a cache can reload only then.
+   */
+  dataVersion(): Promise<number>;
+}
+
+/** Details of an audit entry: a JSON object. */
+export type AuditDetails = Readonly<Record<string, unknown>>;
+
+/** An audit entry to append. */
+export interface AuditEntryInput {
+  /** Who: `cli:<os user>`, `extension:201`, `http:127.0.0.1`, `callrec` (scheduled jobs). */
+  readonly actor: string;
+  /** What, dotted: `membership.logout`, `config.reload`, `export`, `erase`, `retention.run`. */
+  readonly action: string;
+  /** On what, e.g. `group:trading/user:alice`, `number:+4930123456201`, `recording:<id>`. */
+  readonly subject: string;
+  /** @default {} */
+  readonly details?: AuditDetails;
+  /** ISO 8601. @default now */
+  readonly at?: string;
+}
+
+/** One stored audit entry. */
+export interface AuditEntry {
+  /** 1, 2, 3, … in append order. */
+  readonly id: number;
+  /** ISO 8601 UTC. */
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly details: AuditDetails;
+}
+
+/** Filter of {@link AuditLog.list}. */
+export interface AuditQuery {
+  /** Entries at or after this ISO 8601 time. */
+  readonly since?: string;
+}
+
+/**
+ * The append-only log of admin actions (SPEC §7). Entries are never updated or deleted (enforced
+ * by triggers, for every connection).
+ */
+export interface AuditLog {
+  append(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** Matching entries in append order. */
+  list(query?: AuditQuery): Promise<AuditEntry[]>;
+}

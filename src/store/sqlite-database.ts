@@ -53,7 +53,7 @@ export async function openDatabase(path: string, options: OpenDatabaseOptions = 
   const database = new SqliteDatabase(path, raw);
   try {
     raw.configure('busyTimeout', options.busyTimeoutMs ?? 5000);
-    const mode = await database.get<{ journal_mode: string }>('PRAGMA journal_mode = WAL');
+    const mode = await switchToWal(database);
     if (mode?.journal_mode.toLowerCase() !== 'wal') {
       throw new AppError('STORE_OPEN', `cannot switch ${path} to WAL (journal_mode is ${mode?.journal_mode ?? '?'})`);
     }
@@ -65,6 +65,21 @@ export async function openDatabase(path: string, options: OpenDatabaseOptions = 
     throw new AppError('STORE_OPEN', `cannot prepare ${path}: ${messageOf(error)}`, { cause: error });
   }
   return database;
+}
+
+/**
+ * `PRAGMA journal_mode = WAL` can fail with SQLITE_BUSY while another process (a CLI command next
+ * to the server) opens the same file; the busy handler does not cover it, so retry briefly.
+ */
+async function switchToWal(database: SqliteDatabase): Promise<{ journal_mode: string } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await database.get<{ journal_mode: string }>('PRAGMA journal_mode = WAL');
+    } catch (error) {
+      if (attempt >= 50 || !/SQLITE_BUSY|database is locked/.test(messageOf(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    }
+  }
 }
 
 /**

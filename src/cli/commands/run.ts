@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, watchConfig, type CallrecConfig } from '../../config/index.js';
 import { createLogger } from '../../observability/index.js';
 import { startServer, type RunningServer } from '../server.js';
 
@@ -33,7 +33,35 @@ export async function runServerCommand(configPath: string): Promise<number> {
     logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
     return 1;
   }
+  let current = loaded.config;
+  const stopWatching = watchConfig(configPath, {
+    onReload: (next, warnings, trigger) => {
+      for (const warning of warnings) logger.warn({ config: configPath }, `config: ${warning}`);
+      const restart = sectionsNeedingRestart(current, next);
+      server.reconfigure(next);
+      current = next;
+      logger.info(
+        { config: configPath, trigger, ...(restart.length === 0 ? {} : { needsRestart: restart }) },
+        restart.length === 0
+          ? 'config reloaded; new calls use it'
+          : `config reloaded; new calls use it; changes to ${restart.join(', ')} take effect after a restart`,
+      );
+    },
+    onInvalid: (errors, trigger) => {
+      logger.error(
+        {
+          config: configPath,
+          trigger,
+          errors: errors.map((error) => ({ path: error.path === '' ? '/' : error.path, message: error.message })),
+        },
+        `config edit rejected, the running config stays: ${errors
+          .map((error) => `${error.path === '' ? '/' : error.path}: ${error.message}`)
+          .join('; ')}`,
+      );
+    },
+  });
   logger.info({ signal: await signal }, 'stopping');
+  stopWatching();
   try {
     await server.close();
     logger.info('stopped');
@@ -42,4 +70,11 @@ export async function runServerCommand(configPath: string): Promise<number> {
     logger.error({ err: String(error) }, 'error while stopping');
     return 1;
   }
+}
+
+/** Sections a reload cannot apply to a running server (listeners, ports, files, keys). */
+const RESTART_SECTIONS = ['installation', 'sip', 'media', 'admin', 'log'] as const;
+
+function sectionsNeedingRestart(before: CallrecConfig, after: CallrecConfig): string[] {
+  return RESTART_SECTIONS.filter((section) => JSON.stringify(before[section]) !== JSON.stringify(after[section]));
 }

@@ -509,3 +509,102 @@ describe('resolveSecret', () => {
     });
   });
 });
+
+describe('recording policy warnings', () => {
+  async function warningsAfter(edit: (config: Json) => void): Promise<string[]> {
+    const config = await example();
+    edit(config);
+    const result = await load(config);
+    if (!result.ok) assert.fail(`expected a valid config, got ${JSON.stringify(result.errors)}`);
+    return result.warnings;
+  }
+  const sameCalls = (warnings: readonly string[]): string[] => warnings.filter((w) => w.includes('match the same'));
+  const copyOfTrading = (c: Json, changes: Json = {}): void => {
+    arr(c.profiles).push({ ...structuredClone(item(c.profiles, 0)), id: 'trading-copy', ...changes });
+  };
+
+  it('are not raised for the example config', async () => {
+    const result = await loadConfig(examplePath);
+    assert.ok(result.ok);
+    assert.deepEqual(sameCalls(result.warnings), []);
+    assert.ok(result.warnings.every((w) => !w.startsWith('/groups/')));
+  });
+
+  it('warn when two enabled profiles match the same calls', async () => {
+    const warnings = await warningsAfter((c) => copyOfTrading(c));
+    assert.deepEqual(sameCalls(warnings), [
+      '/profiles/2: profiles "trading" and "trading-copy" match the same calls; only the first will ever record',
+    ]);
+  });
+
+  it('compare groups and users as sets', async () => {
+    const warnings = await warningsAfter((c) => {
+      item(c.profiles, 1).enabled = true;
+      item(c.profiles, 1).outbound = true;
+      item(c.profiles, 1).users = ['bob', 'alice'];
+      arr(c.profiles).push({
+        ...structuredClone(item(c.profiles, 1)),
+        id: 'sq-copy',
+        users: ['alice', 'bob', 'alice'],
+      });
+    });
+    assert.deepEqual(sameCalls(warnings), [
+      '/profiles/2: profiles "service-quality" and "sq-copy" match the same calls; only the first will ever record',
+    ]);
+  });
+
+  it('do not warn when the profiles differ in a direction, a target or the direct-call option, or one is disabled', async () => {
+    for (const changes of [
+      { outbound: false },
+      { groups: [], users: ['alice', 'bob'] },
+      { recordDirectCallsToActiveMembers: false },
+      { enabled: false },
+    ]) {
+      const warnings = await warningsAfter((c) => copyOfTrading(c, changes));
+      assert.deepEqual(sameCalls(warnings), [], JSON.stringify(changes));
+    }
+  });
+
+  it('do not count profiles that record nothing as matching the same calls', async () => {
+    const warnings = await warningsAfter((c) => {
+      copyOfTrading(c, { id: 'empty-1', groups: [], users: [] });
+      copyOfTrading(c, { id: 'empty-2', groups: [], users: [] });
+    });
+    assert.deepEqual(sameCalls(warnings), []);
+  });
+
+  it("warn when a group number is a user's direct number", async () => {
+    const warnings = await warningsAfter((c) => {
+      item(c.groups, 0).numbers = ['+4930123456500', '+4930123456201'];
+    });
+    assert.ok(
+      warnings.includes(
+        '/groups/0/numbers/1: number +4930123456201 of group "trading" is also a number of user "alice" (/users/0/numbers/0)',
+      ),
+      JSON.stringify(warnings),
+    );
+    assert.ok(warnings.every((w) => !w.includes('is also assigned')));
+  });
+
+  it("warn when a group number is a user's company DID", async () => {
+    const warnings = await warningsAfter((c) => {
+      item(c.users, 1).numbers = [];
+      item(c.groups, 0).numbers = ['+4930123456202'];
+    });
+    assert.ok(
+      warnings.includes(
+        '/groups/0/numbers/0: number +4930123456202 of group "trading" is also the direct dial of user "bob" (companyNumber + extension 202)',
+      ),
+      JSON.stringify(warnings),
+    );
+  });
+
+  it('keep the general warning for a number given to two users or two groups', async () => {
+    const warnings = await warningsAfter((c) => {
+      item(c.users, 1).numbers = ['+4930123456201'];
+      arr(c.groups).push({ id: 'desk', numbers: ['+4930123456500'] });
+    });
+    assert.ok(warnings.includes('/users/1/numbers/0: number +4930123456201 is also assigned at /users/0/numbers/0'));
+    assert.ok(warnings.includes('/groups/1/numbers/0: number +4930123456500 is also assigned at /groups/0/numbers/0'));
+  });
+});
