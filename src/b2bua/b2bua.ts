@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { maskNumber, type Logger } from '../observability/index.js';
 import type { Dialog } from '../sip/index.js';
 import {
@@ -22,6 +23,7 @@ import type { CallContext, LegName, SignallingPort } from './call-context.js';
 import { RECORD_NOTHING, type CallFacts, type CallPolicy, type RecordingDecision } from './call-policy.js';
 import { FeatureCodeCall } from './feature-code-call.js';
 import type { CallObserver } from './call-summary.js';
+import type { MediaAnchor } from './call-media-port.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
@@ -60,6 +62,8 @@ export interface B2buaOptions {
   readonly policy?: CallPolicy;
   /** Told when calls start and end (the protocol database). */
   readonly calls?: CallObserver;
+  /** Anchors each call's RTP (and records it); without it SDP passes unchanged. */
+  readonly media?: MediaAnchor;
 }
 
 /** How often a repeated non-peer source is logged again. */
@@ -248,13 +252,27 @@ export class B2bua {
       this.#options.logger.error({ err: decision.reason }, 'recording policy failed; call not recorded');
     }
     const holder: { session?: CallSession } = {};
+    const id = randomUUID();
+    const anchor = this.#options.media;
+    const openMedia =
+      anchor === undefined
+        ? undefined
+        : () =>
+            anchor.open({
+              id,
+              direction: facts.direction,
+              decision,
+              onMediaTimeout: () => holder.session?.hangUp('callrec', 'media timeout'),
+            });
     const session = new CallSession({
+      id,
       context: this.#contextFor(holder),
       direction: side === 'trunk' ? 'inbound' : 'outbound',
       incoming,
       target,
       decision,
       facts,
+      ...(openMedia === undefined ? {} : { openMedia }),
       onEnded: (ended) => this.#forget(ended),
     });
     this.#options.logger.info(

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import {
   buildRequest,
@@ -23,10 +23,13 @@ import {
 import { otherLeg, type CallContext, type LegName } from './call-context.js';
 import type { CallDirection, CallFacts, RecordingDecision } from './call-policy.js';
 import { logCallEnded, type CallSummary, type EndedBy } from './call-summary.js';
+import type { CallMediaPort, SdpRelay, SdpRole } from './call-media-port.js';
 
 export type CallState = 'calling' | 'early' | 'confirmed' | 'challenged' | 'ended';
 
 export interface CallSessionInit {
+  /** The call's UUID (also its recording id). */
+  readonly id: string;
   readonly context: CallContext;
   readonly direction: CallDirection;
   /** The caller's INVITE. */
@@ -37,6 +40,8 @@ export interface CallSessionInit {
   readonly decision: RecordingDecision;
   /** The numbers the decision was taken on. */
   readonly facts: CallFacts;
+  /** Opens the call's anchored media; without it SDP is relayed unchanged (pass-through). */
+  readonly openMedia?: () => Promise<CallMediaPort>;
   /** Called when the session has fully ended (dialogs closed, CDR written). */
   readonly onEnded: (session: CallSession) => void;
 }
@@ -90,17 +95,21 @@ function withoutTagAndHost(party: NameAddr, host: string, port: number | undefin
  * once here, parameterised by leg.
  */
 export class CallSession {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly direction: CallDirection;
   readonly decision: RecordingDecision;
   readonly facts: CallFacts;
   readonly #context: CallContext;
   readonly #onEnded: (session: CallSession) => void;
+  readonly #openMedia: (() => Promise<CallMediaPort>) | undefined;
+  #media: CallMediaPort | undefined;
   #incoming: IncomingRequest;
   readonly #target: SipUri;
   readonly #bCallId = `${randomBytes(12).toString('hex')}@callrec`;
   readonly #bFromTag = tag();
   #bInvite: SipRequest | undefined;
+  /** The caller's offer as sent to the callee (rewritten once, reused on an auth retry). */
+  #bOffer: Buffer | undefined;
   #bDestination: Endpoint | undefined;
   #state: CallState = 'calling';
   #finalSent = false;
@@ -126,10 +135,12 @@ export class CallSession {
   #endReason = '';
 
   constructor(init: CallSessionInit) {
+    this.id = init.id;
     this.#context = init.context;
     this.direction = init.direction;
     this.decision = init.decision;
     this.facts = init.facts;
+    this.#openMedia = init.openMedia;
     this.#incoming = init.incoming;
     this.#target = init.target;
     this.#onEnded = init.onEnded;
@@ -175,8 +186,55 @@ export class CallSession {
       this.#failCaller(503, 'callee side unresolvable');
       return;
     }
+    if (this.#openMedia !== undefined) {
+      try {
+        this.#media = await this.#openMedia();
+      } catch (error) {
+        this.#context.logger.warn({ call: this.id, err: String(error) }, 'no media ports for the call');
+        if (this.#state !== 'ended') this.#failCaller(503, 'no media ports');
+        return;
+      }
+    }
+    if (this.#state === 'ended') {
+      this.#media?.close(this.summary());
+      return;
+    }
+    if (this.#cancelRequested) {
+      // Cancelled before anything went to the callee
+      this.#end(this.#endedBy ?? 'caller', this.#finalStatus ?? 487, this.#endReason || 'cancelled');
+      return;
+    }
+    const offer = this.#relaySdp('a', this.#incoming.request, 'offer');
+    if (!offer.ok) {
+      this.#respondToCaller(488, {
+        reason: 'Not Acceptable Here',
+        headers: [['Warning', `399 callrec "${offer.reason}"`]],
+      });
+      this.#end('callrec', 488, offer.reason);
+      return;
+    }
+    this.#bOffer = offer.body;
     this.#sendBInvite(1);
     this.#ringTimer = this.#context.clock.setTimer(() => this.#ringTimeout(), this.#context.ringTimeoutMs);
+  }
+
+  /**
+   * An SDP body on its way from leg `from` to the other leg, through the media anchor. Bodies that
+   * are not SDP, and every body of a call without anchoring, pass unchanged.
+   */
+  #relaySdp(from: LegName, message: SipRequest | SipResponse, role: SdpRole): SdpRelay {
+    const body = message.body;
+    const type = (getHeader(message, 'Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (this.#media === undefined || body.length === 0 || type !== 'application/sdp') return { ok: true, body };
+    return this.#media.relaySdp(from, body, role);
+  }
+
+  /** Like #relaySdp where the message cannot be refused any more (answers): unchanged on failure. */
+  #relayAnswer(from: LegName, message: SipRequest | SipResponse, role: SdpRole = 'answer'): Buffer {
+    const relayed = this.#relaySdp(from, message, role);
+    if (relayed.ok) return relayed.body;
+    this.#context.logger.warn({ call: this.id, leg: from, err: relayed.reason }, 'SDP not anchored; relayed as is');
+    return message.body;
   }
 
   /** The caller retried after our relayed 401/407: same B call, CSeq + 1 (digest stays valid). */
@@ -214,7 +272,7 @@ export class CallSession {
       ['Contact', this.#context.contact(destination.protocol)],
       ...this.#context.headers.carry(a.headers),
     ];
-    const invite = buildRequest({ method: 'INVITE', uri: this.#target, headers, body: a.body });
+    const invite = buildRequest({ method: 'INVITE', uri: this.#target, headers, body: this.#bOffer ?? a.body });
     this.#bInvite = invite;
     this.#context.sendRequest(invite, destination, {
       onResponse: (response) => this.#onBInviteResponse(response),
@@ -249,6 +307,7 @@ export class CallSession {
     const pair = this.#pairFor(response);
     if (pair !== undefined && this.#state === 'calling') this.#state = 'early';
     const headers = this.#context.headers.carryExcept(response.headers, ['Require', 'RSeq']);
+    const body = this.#relayAnswer('b', response, this.#initialRole());
     const reliable = headerList(response, 'Require').includes('100rel') && getHeader(response, 'RSeq') !== undefined;
     const callerSupports100rel = [
       ...getHeaderValues(this.#incoming.request, 'Supported'),
@@ -263,7 +322,7 @@ export class CallSession {
           reason: response.reason,
           toTag: pair.aTag,
           headers: [...headers, ['Require', '100rel'], ['RSeq', String(rseq)], ['Contact', this.#callerContact()]],
-          body: response.body,
+          body,
         });
         const retransmitter = new Uas2xxRetransmitter({
           clock: this.#context.clock,
@@ -283,8 +342,13 @@ export class CallSession {
       reason: response.reason,
       ...(pair === undefined ? {} : { toTag: pair.aTag }),
       headers: [...headers, ['Contact', this.#callerContact()]],
-      body: response.body,
+      body,
     });
+  }
+
+  /** The role of the callee's SDP in responses to the initial INVITE: answer, or offer (late offer). */
+  #initialRole(): SdpRole {
+    return this.#incoming.request.body.length > 0 ? 'answer' : 'offer';
   }
 
   /** The dialog pair of a callee fork (created on its first dialog-creating response). */
@@ -355,8 +419,9 @@ export class CallSession {
       reason: response.reason,
       toTag: pair.aTag,
       headers: [...this.#context.headers.carry(response.headers), ['Contact', this.#callerContact()]],
-      body: response.body,
+      body: this.#relayAnswer('b', response, this.#initialRole()),
     });
+    this.#media?.connected();
     this.#a2xx = new Uas2xxRetransmitter({
       clock: this.#context.clock,
       timers: this.#context.timers,
@@ -482,7 +547,7 @@ export class CallSession {
       const dialog = this.#dialogOf(otherLeg(leg));
       if (dialog === undefined) return;
       const forwardedAck = dialog.createAck(pending.forwarded, pending.response, {
-        body: ack.body,
+        body: this.#relayAnswer(leg, ack),
         headers: this.#context.headers.carry(ack.headers).filter(([n]) => n === 'Content-Type'),
       });
       this.#sendToLeg(otherLeg(leg), forwardedAck);
@@ -502,7 +567,7 @@ export class CallSession {
       ...(callerAck === undefined
         ? {}
         : {
-            body: callerAck.body,
+            body: this.#relayAnswer('a', callerAck),
             headers: this.#context.headers.carry(callerAck.headers).filter(([n]) => n === 'Content-Type'),
           }),
     });
@@ -540,9 +605,15 @@ export class CallSession {
       }
       this.#reInviteInProgress = true;
     }
+    const offer = this.#relaySdp(leg, request, 'offer');
+    if (!offer.ok) {
+      if (request.method === 'INVITE') this.#reInviteInProgress = false;
+      incoming.respond(488, { reason: 'Not Acceptable Here', headers: [['Warning', `399 callrec "${offer.reason}"`]] });
+      return;
+    }
     const forwarded = target.createRequest(request.method, {
       headers: this.#context.headers.carry(request.headers),
-      body: request.body,
+      body: offer.body,
     });
     const to = otherLeg(leg);
     void this.#context.resolve(forwarded.route[0]?.uri ?? forwarded.uri).then(
@@ -577,6 +648,8 @@ export class CallSession {
   ): void {
     if (response.status === 100) return;
     const method = incoming.request.method;
+    const role: SdpRole = incoming.request.body.length > 0 ? 'answer' : 'offer';
+    const relayBody = (): Buffer => this.#relayAnswer(otherLeg(from), response, role);
     const headers = this.#context.headers.carry(response.headers);
     const withContact =
       method === 'INVITE' || method === 'UPDATE' || method === 'SUBSCRIBE' || method === 'NOTIFY' || method === 'REFER';
@@ -592,7 +665,7 @@ export class CallSession {
         const sent = incoming.respond(response.status, {
           reason: response.reason,
           headers: [...headers, ...contactHeader],
-          body: response.body,
+          body: relayBody(),
         });
         const retransmitter = new Uas2xxRetransmitter({
           clock: this.#context.clock,
@@ -617,7 +690,7 @@ export class CallSession {
     incoming.respond(response.status, {
       reason: response.reason,
       headers: [...headers, ...contactHeader],
-      body: response.body,
+      body: response.status < 300 ? relayBody() : response.body,
     });
   }
 
@@ -641,17 +714,25 @@ export class CallSession {
         ['RAck', `${bRSeq} ${inviteSeq} INVITE`],
         ...(incoming === undefined ? [] : this.#context.headers.carry(incoming.request.headers)),
       ],
-      ...(incoming === undefined ? {} : { body: incoming.request.body }),
+      // RFC 3262 §5: a PRACK answers an offer in the reliable provisional (late offer) or makes one
+      ...(incoming === undefined ? {} : { body: this.#relayAnswer('a', incoming.request, this.#prackRole()) }),
     });
     this.#sendRequestToLeg('b', prack, (response) => {
       if (incoming !== undefined && response.status >= 200) {
         incoming.respond(response.status, {
           reason: response.reason,
           headers: this.#context.headers.carry(response.headers),
-          body: response.body,
+          body:
+            response.status < 300
+              ? this.#relayAnswer('b', response, this.#prackRole() === 'offer' ? 'answer' : 'offer')
+              : response.body,
         });
       }
     });
+  }
+
+  #prackRole(): SdpRole {
+    return this.#incoming.request.body.length > 0 ? 'offer' : 'answer';
   }
 
   // ---- ending ------------------------------------------------------------------------------
@@ -703,7 +784,16 @@ export class CallSession {
     }
     this.#pairs.clear();
     this.#endedAt = new Date();
-    logCallEnded(this.#context.logger, this.summary(), this.#context.personalData);
+    const summary = this.summary();
+    try {
+      this.#media?.close(summary);
+    } catch (error) {
+      this.#context.logger.error(
+        { call: this.id, err: error instanceof Error ? error.message : String(error) },
+        'closing media failed',
+      );
+    }
+    logCallEnded(this.#context.logger, summary, this.#context.personalData);
     this.#onEnded(this);
   }
 

@@ -12,3 +12,6 @@ export {
   type RecordingDecision,
 } from './call-policy.js';
 export { maskDigits, type CallObserver, type CallSummary, type EndedBy } from './call-summary.js';
+export type { CallMediaPort, MediaAnchor, MediaCallInfo, SdpRelay, SdpRole } from './call-media-port.js';
+export { AnchoredMedia, type AnchoredMediaOptions } from './anchored-media.js';
+export type { ActiveRecording, LegMedia, RecordingPort } from './recording-port.js';

@@ -1,7 +1,9 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { B2bua, PeerTable } from '../b2bua/index.js';
+import { AnchoredMedia, B2bua, PeerTable } from '../b2bua/index.js';
+import { PortAllocator } from '../media/index.js';
+import { RecordingService } from './recording-service.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
@@ -184,6 +186,29 @@ export async function startServer(
   }, MEMBERSHIP_REFRESH_MS);
   membershipTimer.unref();
   let policy = createRecordingPolicy(config, membership);
+  let currentConfig = config;
+  const recorder = new RecordingService({
+    config: () => currentConfig,
+    policy: () => policy,
+    signer: keyStore,
+    ledger,
+    logger,
+  });
+  if (config.media.advertise === undefined && (config.media.host === '0.0.0.0' || config.media.host === '::'))
+    logger.warn(
+      { host: config.media.host },
+      "media.advertise is not set: SDP will name the loopback address; set it to this host's address",
+    );
+  const ports = new PortAllocator({ host: config.media.host, portRange: config.media.portRange });
+  const media = new AnchoredMedia({
+    ports,
+    address: config.media.advertise ?? advertisedMediaAddress(config.media.host),
+    strictSource: config.media.strictSource,
+    timeoutSeconds: config.media.timeoutSeconds,
+    recordableCodecsOnly: config.media.recordableCodecsOnly,
+    recorder,
+    logger,
+  });
   const callRows = createCallRows(new SqliteCallStore(database), () => policy, logger);
   const peers = new PeerTable(config);
   const clock = new SystemClock();
@@ -213,6 +238,7 @@ export async function startServer(
     personalData: config.log.personalData,
     policy,
     calls: callRows,
+    media,
     signalling: {
       sendRequest: (request, destination, user) =>
         (wiring.core as UserAgentCore).sendRequest(request, destination, user),
@@ -288,6 +314,7 @@ export async function startServer(
     b2bua,
     membership,
     reconfigure: (next) => {
+      currentConfig = next;
       membership.reconfigure(next);
       policy = createRecordingPolicy(next, membership);
       b2bua.setPolicy(policy);
@@ -302,9 +329,17 @@ export async function startServer(
       core.close();
       await Promise.all([transports.close(), admin.close()]);
       clearInterval(checkpointTimer);
+      await recorder.flush();
       await checkpoint('shutdown');
       await callRows.flush();
       await database.close();
     },
   };
+}
+
+/** The media address written into SDP when `media.advertise` is not set. */
+function advertisedMediaAddress(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
 }

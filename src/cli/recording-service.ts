@@ -1,0 +1,148 @@
+import { join } from 'node:path';
+import type { ActiveRecording, CallSummary, LegMedia, MediaCallInfo, RecordingPort } from '../b2bua/index.js';
+import type { CallrecConfig, ProfileConfig } from '../config/index.js';
+import type { Ledger, RecordingSigner } from '../integrity/index.js';
+import type { RelaySessionStats } from '../media/index.js';
+import { maskNumber, type Logger } from '../observability/index.js';
+import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
+import { CallRecording, type RecordedParty, type RecordingCallInfo } from '../recorder/index.js';
+import type { RecordingPolicy } from './recording-policy.js';
+
+/** How often running recordings advance their timelines when no packets arrive. */
+const TICK_MS = 50;
+
+export interface RecordingServiceOptions {
+  /** The current config (reloads apply to recordings that start afterwards). */
+  readonly config: () => CallrecConfig;
+  /** The current recording policy (normalises the parties' numbers for the metadata). */
+  readonly policy: () => RecordingPolicy;
+  readonly signer: RecordingSigner;
+  readonly ledger: Ledger;
+  readonly logger: Logger;
+  /** The clock the relay stamps RTP arrivals with. @default performance.now */
+  readonly now?: () => number;
+  /** Told about every finalised recording (the archive queue, later). */
+  readonly onFinalised?: (recording: FinalisedRecording) => void;
+}
+
+/**
+ * The recorder behind the media anchor: starts a CallRecording when a recorded call is answered
+ * (files under `<dataDir>/recordings/<id>/`), ticks running recordings, and when the call ends runs
+ * the pipeline (merge, metadata, seal) in the background.
+ */
+export class RecordingService implements RecordingPort {
+  readonly #options: RecordingServiceOptions;
+  readonly #running = new Set<CallRecording>();
+  readonly #finalising = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: RecordingServiceOptions) {
+    this.#options = options;
+  }
+
+  /** Recordings being written now. */
+  get activeCount(): number {
+    return this.#running.size;
+  }
+
+  start(call: MediaCallInfo, legs: Readonly<Record<'a' | 'b', LegMedia>>): ActiveRecording | undefined {
+    if (!call.decision.record) return undefined;
+    const config = this.#options.config();
+    const profile = config.profiles.find((p) => p.id === (call.decision.record ? call.decision.profileId : ''));
+    const channels = profile?.channels ?? 'both-stereo';
+    const logger = this.#options.logger.child({ call: call.id, recordingId: call.id });
+    const recording = new CallRecording({
+      id: call.id,
+      dir: join(config.installation.dataDir, 'recordings', call.id),
+      channels,
+      formats: { caller: legs.a.formats, callee: legs.b.formats },
+      now: this.#options.now ?? (() => performance.now()),
+      onError: (party, error) => logger.error({ party, err: error.message }, 'recording file failed; the call goes on'),
+    });
+    this.#running.add(recording);
+    this.#timer ??= setInterval(() => {
+      for (const running of this.#running) running.tick();
+    }, TICK_MS);
+    logger.info({ profile: profile?.id ?? null, channels, files: recording.files }, 'recording started');
+    const negotiated = { caller: legs.a.negotiated, callee: legs.b.negotiated };
+    const party = (leg: 'a' | 'b'): RecordedParty => (leg === 'a' ? 'caller' : 'callee');
+    return {
+      push: (leg, datagram, arrivalMs) => recording.push(party(leg), datagram, arrivalMs),
+      update: (leg, media) => {
+        negotiated[party(leg)] = media.negotiated;
+        recording.update(party(leg), media.formats, media.onHold);
+      },
+      finish: (summary, relay) => {
+        this.#running.delete(recording);
+        if (this.#running.size === 0 && this.#timer !== undefined) {
+          clearInterval(this.#timer);
+          this.#timer = undefined;
+        }
+        const done = this.#finalise(recording, summary, relay, profile, negotiated, logger).finally(() =>
+          this.#finalising.delete(done),
+        );
+        this.#finalising.add(done);
+      },
+    };
+  }
+
+  /** Resolves when every recording handed to the pipeline so far is finalised (at shutdown). */
+  async flush(): Promise<void> {
+    while (this.#finalising.size > 0) await Promise.all([...this.#finalising]);
+  }
+
+  async #finalise(
+    recording: CallRecording,
+    summary: CallSummary,
+    relay: RelaySessionStats,
+    profile: ProfileConfig | undefined,
+    formats: Readonly<Record<RecordedParty, LegMedia['negotiated']>>,
+    logger: Logger,
+  ): Promise<void> {
+    try {
+      const finished = await recording.finish();
+      const result = await finaliseRecording({
+        recording: finished,
+        call: this.#callInfo(summary, profile),
+        relay: { caller: relay.a, callee: relay.b },
+        formats,
+        ...(profile?.signing === false ? {} : { signer: this.#options.signer, ledger: this.#options.ledger }),
+      });
+      const fields = {
+        files: result.audioFiles,
+        durationMs: finished.durationMs,
+        signed: result.seal.signed,
+        complete: result.complete,
+      };
+      if (result.complete) logger.info(fields, 'recording finished');
+      else logger.warn({ ...fields, problems: result.problems.map(maskDigitsIn) }, 'recording finished incomplete');
+      this.#options.onFinalised?.(result);
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'recording could not be finalised');
+    }
+  }
+
+  #callInfo(call: CallSummary, profile: ProfileConfig | undefined): RecordingCallInfo {
+    const { caller, callee } = this.#options.policy().parties(call.facts);
+    return {
+      id: call.id,
+      direction: call.direction,
+      callIdCaller: call.callIdA,
+      callIdCallee: call.callIdB,
+      caller: { number: caller, raw: call.facts.callingNumbers.at(-1) ?? null, name: call.callerName ?? null },
+      callee: { number: callee, raw: call.facts.calledNumbers[0] ?? null, name: call.calleeName ?? null },
+      profile: profile?.id ?? (call.decision.record ? call.decision.profileId : ''),
+      decisionReason: call.decision.reason,
+      startedAt: call.startedAt,
+      answeredAt: call.answeredAt,
+      endedAt: call.endedAt ?? new Date(),
+      endReason: call.endReason,
+      endedBy: call.endedBy ?? 'callrec',
+      finalStatus: call.finalStatus,
+    };
+  }
+}
+
+function maskDigitsIn(text: string): string {
+  return text.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits);
+}

@@ -1,0 +1,1 @@
+export { finaliseRecording, type FinaliseInput, type FinalisedRecording } from './finalise.js';
