@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `npm start` / `npm test` need when it is missing, then builds.
-# Usage: ensure-deps.sh [--runtime|--test] (both need the same today: npm deps, SIPp, openssl).
+# Usage: ensure-deps.sh [--runtime|--test]. Both need npm deps, SIPp (the demo call) and openssl;
+# the tests also need sox (WAV checks), Samba + smbclient and OpenSSH (real archive servers).
 # Debian packages are installed with apt-get only when missing and only as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,12 @@ fi
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ "${1:-}" = "--test" ]; then
+  command -v soxi >/dev/null 2>&1 || missing+=(sox)
+  command -v smbd >/dev/null 2>&1 || missing+=(samba)
+  command -v smbclient >/dev/null 2>&1 || missing+=(smbclient)
+  command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "[ensure-deps] installing Debian packages: ${missing[*]}"

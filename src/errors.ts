@@ -34,7 +34,14 @@ export type ErrorCode =
   | 'MEDIA_CODEC'
   | 'RECORDING_IO'
   | 'RECORDING_FORMAT'
-  | 'RECORDING_CLOSED';
+  | 'RECORDING_CLOSED'
+  | 'ARCHIVE_CONFIG'
+  | 'ARCHIVE_AUTH'
+  | 'ARCHIVE_CONNECT'
+  | 'ARCHIVE_IO'
+  | 'ARCHIVE_VERIFY'
+  | 'ARCHIVE_PATH'
+  | 'NOTIFY_SEND';
 
 export interface AppErrorOptions {
   /** The underlying error, kept for logs and diagnostics. */

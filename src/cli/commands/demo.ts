@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../observability/index.js';
@@ -14,18 +15,52 @@ export interface DemoOptions {
   readonly keepRunning: boolean;
 }
 
-function runSipp(args: readonly string[]): Promise<number | 'missing'> {
+function startSipp(args: readonly string[]): Promise<number | 'missing'> {
   return new Promise((resolvePromise) => {
-    const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'ignore'] });
     child.once('error', () => resolvePromise('missing'));
     child.once('exit', (code) => resolvePromise(code ?? 1));
   });
 }
 
+/** A free even port on `host` with the next three free too (SIPp binds its RTP port and port + 2). */
+async function freeMediaPort(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 4990);
+    const free = await Promise.all([0, 1, 2, 3].map((offset) => isUdpFree(host, port + offset)));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`no free media port on ${host}`);
+}
+
+function isUdpFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolvePromise(false));
+    socket.bind(port, host, () => socket.close(() => resolvePromise(true)));
+  });
+}
+
+async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 /**
- * `callrec demo` (and `npm start`): writes a loopback variant of config/callrec.example.json to
- * var/demo/, starts callrec on it, sends it an OPTIONS with SIPp over UDP and TCP, and prints how
- * to do that yourself.
+ * `callrec demo` (and `npm start`), the main job end to end: writes a loopback variant of
+ * config/callrec.example.json to var/demo/, starts callrec on it, runs a SIPp call with audio
+ * both ways (caller 440 Hz, callee 1000 Hz) from the "trunk" to the trading desk's number through
+ * callrec to a SIPp "PBX", and prints the recording it produced: files, metadata, how to verify.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const demoDir = resolve(options.root, 'var', 'demo');
@@ -37,8 +72,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     sip: Record<string, unknown>;
     media: Record<string, unknown>;
     installation: Record<string, unknown>;
+    profiles: Array<Record<string, unknown>>;
   };
   const port = await findFreePort('127.0.0.1', 5060);
+  const pbxPort = await findFreePort('127.0.0.3', 5070);
+  const adminPort = await findFreePort('127.0.0.1', 9060);
   // A demo installation gets its own random keystore password, kept next to its config (0600)
   const passwordFile = join(demoDir, 'keystore-password');
   try {
@@ -46,10 +84,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  const dataDir = join(demoDir, 'data');
   const config = {
     ...example,
     $schema: join(options.root, 'config', 'callrec.schema.json'),
-    installation: { ...example.installation, dataDir: join(demoDir, 'data'), keystorePassword: { file: passwordFile } },
+    installation: { ...example.installation, dataDir, keystorePassword: { file: passwordFile } },
     sip: {
       ...example.sip,
       listen: [
@@ -60,7 +99,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     },
     media: { ...example.media, host: '127.0.0.1', advertise: '127.0.0.1' },
     trunk: { addresses: ['127.0.0.1'], uri: 'sip:127.0.0.1:5080' },
-    pbx: { addresses: ['127.0.0.3'], uri: 'sip:127.0.0.3:5060' },
+    pbx: { addresses: ['127.0.0.3'], uri: `sip:127.0.0.3:${pbxPort}` },
+    // Everything stays on this machine: the example's SMB/SFTP/OneDrive targets become a folder
+    targets: [{ id: 'archive', type: 'local', path: join(demoDir, 'archive', '$Y', '$M', '$D') }],
+    profiles: example.profiles.map((profile) => ({ ...profile, targets: ['archive'], announcement: {} })),
+    admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   const configPath = join(demoDir, 'callrec.json');
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
@@ -72,55 +115,143 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   const logger = createLogger({ level: 'info' });
   const server = await startServer(loaded.config, configPath, logger);
-  const scenario = join(options.root, 'sipp-scenarios', 'uac-options-expect-200.xml');
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  const scenarios = join(options.root, 'sipp-scenarios');
   out('');
   out(`callrec demo: listening on udp and tcp 127.0.0.1:${port} (config ${configPath})`);
-  let failed = false;
-  for (const transport of ['u1', 't1'] as const) {
-    const code = await runSipp([
-      '-sf',
-      scenario,
-      '-m',
-      '1',
-      '-t',
-      transport,
-      '-i',
-      '127.0.0.1',
-      '-nostdin',
-      '-timeout',
-      '10s',
-      '-timeout_error',
-      `127.0.0.1:${port}`,
-    ]);
-    if (code === 'missing') {
-      out('SIPp is not installed (apt-get install sip-tester); skipping the self-test.');
-      break;
+  const recordings = join(dataDir, 'recordings');
+  const before = new Set(await readdir(recordings).catch(() => []));
+  const failed = await demoCall({ scenarios, port, pbxPort, out });
+  if (failed === 'missing') out('SIPp is not installed (apt-get install sip-tester); skipping the demo call.');
+  let code = failed === true ? 1 : 0;
+  if (failed === false) {
+    const created = (await readdir(recordings).catch(() => [])).filter((name) => !before.has(name));
+    const id = created[0];
+    if (id === undefined) {
+      out('FAILED: the call was not recorded');
+      code = 1;
+    } else {
+      const dir = join(recordings, id);
+      const sealed = await waitForFile(join(dir, `${id}.sha256`), 15_000);
+      code = sealed ? await printRecording(dir, id, out) : 1;
+      if (!sealed) out(`FAILED: recording ${id} was not sealed in time`);
     }
-    const name = transport === 'u1' ? 'UDP' : 'TCP';
-    out(`SIPp OPTIONS over ${name}: ${code === 0 ? '200 OK received' : `FAILED (sipp exit ${code})`}`);
-    if (code !== 0) failed = true;
   }
   out('');
-  out('Send it an OPTIONS yourself:');
-  out(`  sipp -sf sipp-scenarios/uac-options-expect-200.xml -m 1 -i 127.0.0.1 127.0.0.1:${port}           # UDP`);
-  out(`  sipp -sf sipp-scenarios/uac-options-expect-200.xml -m 1 -i 127.0.0.1 -t t1 127.0.0.1:${port}     # TCP`);
+  out('Make a call yourself (callee first, then the caller; RTP both ways):');
+  out(`  sipp -sf sipp-scenarios/uas-media-answer.xml -i 127.0.0.3 -p ${pbxPort} -mi 127.0.0.3 -mp 26000 -m 1 &`);
   out(
-    `  sipp -sf sipp-scenarios/uac-options-expect-403.xml -m 1 -i 127.0.0.2 127.0.0.1:${port}           # non-peer -> 403`,
+    `  sipp -sf sipp-scenarios/uac-media-call-expect-200.xml -i 127.0.0.1 -mi 127.0.0.1 -mp 26010 -m 1 -s +4930123456500 -set audio_ms 4000 127.0.0.1:${port}`,
   );
+  out(`Recordings: ${recordings}`);
   if (!options.keepRunning) {
     await server.close();
-    return failed ? 1 : 0;
+    return code;
   }
   out('Press Ctrl-C to stop.');
   return new Promise<number>((resolvePromise) => {
     const stop = () => {
       server
         .close()
-        .then(() => resolvePromise(failed ? 1 : 0))
+        .then(() => resolvePromise(code))
         .catch(() => resolvePromise(1));
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+interface DemoCallOptions {
+  readonly scenarios: string;
+  readonly port: number;
+  readonly pbxPort: number;
+  readonly out: (line: string) => void;
+}
+
+/** One recorded call with audio through callrec: true when it failed, 'missing' without SIPp. */
+async function demoCall(options: DemoCallOptions): Promise<boolean | 'missing'> {
+  const { scenarios, port, pbxPort, out } = options;
+  const common = ['-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error'];
+  const uasMedia = await freeMediaPort('127.0.0.3');
+  const uas = startSipp([
+    '-sf',
+    join(scenarios, 'uas-media-answer.xml'),
+    '-i',
+    '127.0.0.3',
+    '-p',
+    String(pbxPort),
+    '-mi',
+    '127.0.0.3',
+    '-mp',
+    String(uasMedia),
+    '-set',
+    'codec',
+    'pcmu',
+    ...common,
+  ]);
+  await new Promise((r) => setTimeout(r, 300));
+  const uacMedia = await freeMediaPort('127.0.0.1');
+  out('Calling +4930123456500 (the trading desk, recorded both-stereo) from the trunk, 4 s of audio ...');
+  const uac = await startSipp([
+    '-sf',
+    join(scenarios, 'uac-media-call-expect-200.xml'),
+    '-i',
+    '127.0.0.1',
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    String(uacMedia),
+    '-s',
+    '+4930123456500',
+    '-set',
+    'codec',
+    'pcmu',
+    '-set',
+    'audio_ms',
+    '4000',
+    ...common,
+    `127.0.0.1:${port}`,
+  ]);
+  const callee = await uas;
+  if (uac === 'missing' || callee === 'missing') return 'missing';
+  out(`SIPp caller: ${uac === 0 ? 'call completed' : `FAILED (sipp exit ${uac})`}`);
+  out(`SIPp callee: ${callee === 0 ? 'call completed' : `FAILED (sipp exit ${callee})`}`);
+  return uac !== 0 || callee !== 0;
+}
+
+/** Prints the recording folder, the metadata's essentials and how to check it without callrec. */
+async function printRecording(dir: string, id: string, out: (line: string) => void): Promise<number> {
+  const metadata = JSON.parse(await readFile(join(dir, `${id}.json`), 'utf8')) as {
+    direction: string;
+    profile: string;
+    decision: string;
+    channels: string;
+    recordingDurationMs: number;
+    files: Array<{ name: string; sampleRate: number; channels: number; durationMs: number }>;
+    legs: Array<{ party: string; codecs: string[]; packets: { received: number; lost: number; foreign: number } }>;
+    completeness: { complete: boolean; problems: string[] };
+  };
+  out('');
+  out(`Recording ${id}`);
+  out(`  folder     ${dir}`);
+  for (const name of (await readdir(dir)).sort()) {
+    const size = (await stat(join(dir, name))).size;
+    out(`  ${name.padEnd(60)} ${String(size).padStart(9)} bytes`);
+  }
+  out(`  profile    ${metadata.profile} (${metadata.decision})`);
+  out(
+    `  direction  ${metadata.direction}, channels ${metadata.channels}, ${metadata.recordingDurationMs} ms connected`,
+  );
+  for (const file of metadata.files)
+    out(`  audio      ${file.name}: ${file.channels} ch, ${file.sampleRate} Hz, ${file.durationMs} ms`);
+  for (const leg of metadata.legs)
+    out(
+      `  ${leg.party.padEnd(10)} ${leg.codecs.join(', ')}; packets ${leg.packets.received} received, ${leg.packets.lost} lost, ${leg.packets.foreign} foreign`,
+    );
+  out(`  complete   ${metadata.completeness.complete ? 'yes' : `no: ${metadata.completeness.problems.join('; ')}`}`);
+  out('Check it with standard tools:');
+  out(`  (cd ${dir} && shasum -a 256 -c ${id}.sha256)`);
+  out(`  node bin/callrec cert export --out /tmp/callrec-cert.pem --config var/demo/callrec.json`);
+  out(`  bin/verify.sh ${dir} /tmp/callrec-cert.pem`);
+  return metadata.completeness.complete ? 0 : 1;
 }
