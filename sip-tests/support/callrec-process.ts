@@ -141,7 +141,8 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const deadline = Date.now() + 15_000;
+  // Generous: on a loaded 2-core CI machine several callrecs start at once (each makes its keystore)
+  const deadline = Date.now() + 60_000;
   while (lines.filter((l) => l['msg'] === 'listening').length < listen.length) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
