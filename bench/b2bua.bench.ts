@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     b2bua: { maxCalls: 100000, maxInvitesPerSecondPerSource: 100000 },
     profiles: [],
     targets: [],
+    email: undefined,
     admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   delete (config as Record<string, unknown>)['$schema'];

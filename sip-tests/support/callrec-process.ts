@@ -112,6 +112,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     },
     profiles: [],
     targets: [],
+    email: undefined,
     admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   delete (config as Record<string, unknown>)['$schema'];

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { maskNumber, type Logger } from '../observability/index.js';
+import type { Logger } from '../observability/index.js';
 import type { Dialog } from '../sip/index.js';
 import {
   DialogLayer,
-  getHeaderValues,
-  parseNameAddr,
   isSipUri,
   parseUri,
   sipUri,
@@ -16,19 +14,20 @@ import {
   type SourceVerdict,
   type TimerConfig,
   type TransportProtocol,
-  type Uri,
-  type ViaSentBy,
 } from '../sip/index.js';
 import type { CallContext, LegName, SignallingPort } from './call-context.js';
-import { RECORD_NOTHING, type CallFacts, type CallPolicy, type RecordingDecision } from './call-policy.js';
-import { FeatureCodeCall } from './feature-code-call.js';
-import type { CallObserver } from './call-summary.js';
+import { callFactsOf, userOf } from './call-facts.js';
+import { RECORD_NOTHING, type CallPolicy, type RecordingDecision } from './call-policy.js';
+import { FeatureCodes } from './feature-codes.js';
+import { maskDigits, type CallObserver } from './call-summary.js';
 import type { MediaAnchor } from './call-media-port.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
 import { CallLimits } from './limits.js';
 import type { PeerSide, PeerTable } from './routing.js';
+import { signallingContext, type SignallingServices } from './signalling-context.js';
+import { SourceScreen } from './source-screen.js';
 
 /** What callrec advertises in OPTIONS answers and 501/405 responses. */
 export interface Capabilities {
@@ -66,27 +65,30 @@ export interface B2buaOptions {
   readonly media?: MediaAnchor;
 }
 
-/** How often a repeated non-peer source is logged again. */
-const NON_PEER_LOG_INTERVAL_MS = 60_000;
-
 /**
  * The B2BUA: peer ACL, routing of new calls between trunk and PBX, and dispatch of in-dialog
  * requests, ACKs and CANCELs to their CallSession.
  */
 export class B2bua {
   readonly #options: B2buaOptions;
-  readonly #nonPeerLogged = new Map<string, number>();
+  readonly #screen: SourceScreen;
   readonly #dialogs = new DialogLayer();
   readonly #legs = new Map<Dialog, { session: CallSession; leg: LegName }>();
   readonly #sessions = new Map<string, CallSession>();
   readonly #limits: CallLimits;
   readonly #headers: HeaderPolicy;
   readonly #registrations: RegistrationRelay | undefined;
-  readonly #featureCalls = new Map<Dialog, FeatureCodeCall>();
+  readonly #featureCodes: FeatureCodes;
   #policy: CallPolicy;
 
   constructor(options: B2buaOptions) {
     this.#options = options;
+    this.#screen = new SourceScreen(options);
+    this.#featureCodes = new FeatureCodes({
+      dialogs: this.#dialogs,
+      logger: options.logger,
+      personalData: options.personalData ?? false,
+    });
     this.#limits = new CallLimits({
       maxCalls: options.maxCalls ?? 2000,
       invitesPerSecondPerSource: options.maxInvitesPerSecondPerSource ?? 100,
@@ -127,9 +129,7 @@ export class B2bua {
 
   /** The ACL verdict for a source, applied by the UA core before any parsing or transaction. */
   screenSource(source: Endpoint): SourceVerdict {
-    if (this.#options.peers.classify(source.address) !== undefined) return 'accept';
-    this.#logNonPeer(source);
-    return this.#options.onNonPeer === 'drop' ? 'drop' : 'forbid';
+    return this.#screen.verdict(source);
   }
 
   /** A request that passed the ACL and the §8.2 checks. */
@@ -170,7 +170,7 @@ export class B2bua {
   /** An ACK for a 2xx (its own transaction): to the call whose dialog it belongs to. */
   handleAck(ack: SipRequest): void {
     const dialog = this.#dialogs.findForRequest(ack);
-    const featureCall = dialog === undefined ? undefined : this.#featureCalls.get(dialog);
+    const featureCall = this.#featureCodes.callOf(dialog);
     if (featureCall !== undefined) {
       featureCall.onAck();
       return;
@@ -192,7 +192,7 @@ export class B2bua {
 
   #inDialog(incoming: IncomingRequest): void {
     const dialog = this.#dialogs.findForRequest(incoming.request);
-    const featureCall = dialog === undefined ? undefined : this.#featureCalls.get(dialog);
+    const featureCall = this.#featureCodes.callOf(dialog);
     if (featureCall !== undefined) {
       if (incoming.request.method === 'BYE') featureCall.onBye(incoming);
       else incoming.respond(488);
@@ -228,15 +228,13 @@ export class B2bua {
       });
       return;
     }
-    const facts: CallFacts = {
-      direction: side === 'trunk' ? 'inbound' : 'outbound',
-      calledNumbers: [userOf(request.uri), userOf(request.to.uri)].filter((u): u is string => u !== undefined),
-      callingNumbers: [...assertedUsers(request), userOf(request.from.uri)].filter((u): u is string => u !== undefined),
-    };
+    const facts = callFactsOf(request, side);
     const dialled = facts.calledNumbers[0];
     const action = side === 'pbx' && dialled !== undefined ? this.#policy.featureCode(dialled) : undefined;
     if (action !== undefined && dialled !== undefined) {
-      this.#featureCode(incoming, action, facts, dialled);
+      // A group feature code from the PBX side: answered by callrec, never sent to the trunk
+      const context = this.#contextFor({});
+      this.#featureCodes.answer(incoming, { policy: this.#policy, action, facts, dialled, context });
       return;
     }
     const target = this.#targetFor(request, side);
@@ -281,7 +279,7 @@ export class B2bua {
         direction: facts.direction,
         recorded: decision.record,
         profile: decision.record ? decision.profileId : null,
-        decision: this.#mask(decision.reason),
+        decision: maskDigits(decision.reason, this.#options.personalData ?? false),
       },
       'call started',
     );
@@ -323,42 +321,6 @@ export class B2bua {
     });
   }
 
-  /** A group feature code from the PBX side: answered by callrec, never sent to the trunk. */
-  #featureCode(
-    incoming: IncomingRequest,
-    action: 'group-logout' | 'group-login',
-    facts: CallFacts,
-    dialled: string,
-  ): void {
-    incoming.respond(100);
-    const holder: { session?: CallSession } = {};
-    const context = this.#contextFor(holder);
-    void this.#policy
-      .applyFeatureCode(action, facts.callingNumbers, dialled)
-      .catch((error: unknown) => ({
-        ok: false,
-        message: `failed: ${error instanceof Error ? error.message : String(error)}`,
-      }))
-      .then((outcome) => {
-        this.#options.logger.info({ action, ok: outcome.ok, outcome: this.#mask(outcome.message) }, 'feature code');
-        const answered: { dialog?: Dialog } = {};
-        const call = new FeatureCodeCall(context, incoming, () => {
-          if (answered.dialog !== undefined) this.#featureCalls.delete(answered.dialog);
-        });
-        answered.dialog = call.answer(outcome);
-        if (answered.dialog !== undefined) {
-          this.#dialogs.add(answered.dialog);
-          this.#featureCalls.set(answered.dialog, call);
-        }
-      });
-  }
-
-  /** Numbers in a log line at INFO: masked unless `personalData`. */
-  #mask(text: string): string {
-    if (this.#options.personalData === true) return text;
-    return text.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits);
-  }
-
   #answerOptions(incoming: IncomingRequest, side: PeerSide): void {
     const { allow, accept, supported } = this.#options.capabilities;
     incoming.respond(200, {
@@ -396,70 +358,26 @@ export class B2bua {
 
   /** The services a session uses; dialogs it creates are indexed to `holder.session`. */
   #contextFor(holder: { session?: CallSession }): CallContext {
-    const signalling = this.#options.signalling;
-    const via = (protocol: TransportProtocol): ViaSentBy => {
-      const local = signalling.localAddress(protocol);
-      return { transport: protocol.toUpperCase(), host: local.host, port: local.port, rport: true };
-    };
-    return {
-      clock: this.#options.clock,
-      timers: this.#options.timers,
+    const options = this.#options;
+    const services: SignallingServices = {
+      signalling: options.signalling,
+      clock: options.clock,
+      timers: options.timers,
       headers: this.#headers,
-      logger: this.#options.logger,
-      ringTimeoutMs: (this.#options.ringTimeoutSeconds ?? 120) * 1000,
-      personalData: this.#options.personalData ?? false,
-      sendRequest: (request, destination, user) => signalling.sendRequest(request, destination, user),
-      sendStateless: (message, destination) => signalling.sendStateless(message, destination),
-      resolve: (uri: Uri) => {
-        if (!isSipUri(uri)) return Promise.reject(new Error(`cannot route to a ${uri.scheme}: URI`));
-        return signalling.resolve(uri);
-      },
-      via,
-      contact: (protocol) => {
-        const local = signalling.localAddress(protocol);
-        const host = local.host.includes(':') ? `[${local.host}]` : local.host;
-        return `<sip:callrec@${host}:${local.port}${protocol === 'udp' ? '' : `;transport=${protocol}`}>`;
-      },
-      addDialog: (dialog: Dialog, leg: LegName) => {
-        const session = holder.session;
-        if (session === undefined) return;
-        // The dialog layer forgets terminated dialogs itself; #forget drops the session's index entries
-        this.#dialogs.add(dialog);
-        this.#legs.set(dialog, { session, leg });
-      },
+      logger: options.logger,
+      ringTimeoutMs: (options.ringTimeoutSeconds ?? 120) * 1000,
+      personalData: options.personalData ?? false,
     };
-  }
-
-  #logNonPeer(source: Endpoint): void {
-    const now = Date.now();
-    const last = this.#nonPeerLogged.get(source.address);
-    if (last !== undefined && now - last < NON_PEER_LOG_INTERVAL_MS) return;
-    if (this.#nonPeerLogged.size > 4096) this.#nonPeerLogged.clear();
-    this.#nonPeerLogged.set(source.address, now);
-    this.#options.logger.warn(
-      { source: source.address, transport: source.protocol, action: this.#options.onNonPeer ?? '403' },
-      'request from a source that is neither trunk nor PBX refused',
-    );
+    return signallingContext(services, (dialog: Dialog, leg: LegName) => {
+      const session = holder.session;
+      if (session === undefined) return;
+      // The dialog layer forgets terminated dialogs itself; #forget drops the session's index entries
+      this.#dialogs.add(dialog);
+      this.#legs.set(dialog, { session, leg });
+    });
   }
 }
 
 function callerKey(request: SipRequest): string {
   return `${request.callId}\u0000${request.from.params.get('tag') ?? ''}`;
-}
-
-/** Users of the P-Asserted-Identity values (RFC 3325), in order. */
-function assertedUsers(request: SipRequest): string[] {
-  const users: string[] = [];
-  for (const value of getHeaderValues(request, 'P-Asserted-Identity')) {
-    const parsed = parseNameAddr(value);
-    const user = parsed === undefined ? undefined : userOf(parsed.uri);
-    if (user !== undefined) users.push(user);
-  }
-  return users;
-}
-
-function userOf(uri: Uri): string | undefined {
-  if (isSipUri(uri)) return uri.user;
-  if (uri.scheme === 'tel') return (uri as { number: string }).number;
-  return undefined;
 }

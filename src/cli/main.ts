@@ -13,6 +13,8 @@ import { runConfigCheck } from './commands/config-check.js';
 import { runAuditCommand } from './commands/audit.js';
 import { runDemo } from './commands/demo.js';
 import { runGroupCommand } from './commands/group.js';
+import { runOnedriveAuthorize, runOnedriveRedeem } from './commands/onedrive.js';
+import { runUploadsRetry, runUploadsStatus } from './commands/uploads.js';
 import { runVerifyCommand } from './commands/verify.js';
 import { runServerCommand } from './commands/run.js';
 import { configPathFrom } from './config-path.js';
@@ -137,6 +139,53 @@ export function buildProgram(): Command {
           ...(o.since === undefined ? {} : { since: o.since }),
         }),
       );
+    });
+
+  const uploads = program.command('uploads').description('the archive upload queue');
+  uploads
+    .command('status')
+    .description('per target: pending, uploading, failed, done, oldest waiting, last error; exit 1 when any failed')
+    .option('--json', 'print JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: { config?: string; json?: boolean }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runUploadsStatus({ configPath: configPathFrom(o.config), out, json: o.json === true }));
+    });
+  uploads
+    .command('retry')
+    .description('make failed uploads due now (audited)')
+    .argument('[target]', 'only this target')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (target: string | undefined, o: { config?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(
+        await runUploadsRetry({
+          configPath: configPathFrom(o.config),
+          out,
+          ...(target === undefined ? {} : { targetId: target }),
+        }),
+      );
+    });
+
+  const onedrive = program.command('onedrive').description('connect a OneDrive archive target (OAuth 2.0)');
+  onedrive
+    .command('authorize')
+    .description('print the Microsoft consent URL for a onedrive target')
+    .argument('[target]', 'target id (needed when there are several onedrive targets)')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (target: string | undefined, o: { config?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runOnedriveAuthorize(configPathFrom(o.config), target, out));
+    });
+  onedrive
+    .command('redeem')
+    .description('redeem the code from the consent redirect; stores the refresh token encrypted')
+    .argument('<code>', 'the code, or the whole redirect URL')
+    .argument('[target]', 'target id (needed when there are several onedrive targets)')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (code: string, target: string | undefined, o: { config?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runOnedriveRedeem(configPathFrom(o.config), code, target, out));
     });
 
   program

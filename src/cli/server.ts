@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { AnchoredMedia, B2bua, PeerTable } from '../b2bua/index.js';
 import { PortAllocator } from '../media/index.js';
 import { RecordingService } from './recording-service.js';
+import { startArchive, type Archive } from './archive-wiring.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
@@ -187,12 +188,25 @@ export async function startServer(
   membershipTimer.unref();
   let policy = createRecordingPolicy(config, membership);
   let currentConfig = config;
+  const archive: Archive = await startArchive({
+    config: () => currentConfig,
+    baseDir: dirname(configPath),
+    database,
+    signer: keyStore,
+    logger,
+  });
   const recorder = new RecordingService({
     config: () => currentConfig,
     policy: () => policy,
     signer: keyStore,
     ledger,
     logger,
+    onFinalised: (recording) => {
+      const metadata = recording.metadata;
+      const profile = typeof metadata['profile'] === 'string' ? metadata['profile'] : undefined;
+      const start = new Date(String(metadata['answer'] ?? metadata['start']));
+      archive.archive(recording, profile, start);
+    },
   });
   if (config.media.advertise === undefined && (config.media.host === '0.0.0.0' || config.media.host === '::'))
     logger.warn(
@@ -330,6 +344,7 @@ export async function startServer(
       await Promise.all([transports.close(), admin.close()]);
       clearInterval(checkpointTimer);
       await recorder.flush();
+      await archive.close();
       await checkpoint('shutdown');
       await callRows.flush();
       await database.close();

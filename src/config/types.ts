@@ -259,6 +259,11 @@ export interface SftpTargetConfig {
   readonly password?: Secret;
   readonly privateKey?: Secret;
   readonly passphrase?: Secret;
+  /**
+   * The server's host key fingerprint as OpenSSH prints it (`ssh-keygen -lf`):
+   * `SHA256:<43 base64 characters>`. When set, any other server key is refused (pinning).
+   */
+  readonly hostKey?: string;
   /** Folder template relative to the home directory. @default "" */
   readonly folder: string;
 }
@@ -281,17 +286,28 @@ export interface OneDriveTargetConfig {
 export interface LocalTargetConfig {
   readonly id: string;
   readonly type: 'local';
-  /** Directory template, absolute after loading. */
+  /**
+   * Directory template, absolute after loading: the directories before the first segment with a
+   * placeholder are the target's root, the rest its folder template (see `splitTemplatePath`).
+   */
   readonly path: string;
 }
 
 export type TargetConfig = SmbTargetConfig | SftpTargetConfig | OneDriveTargetConfig | LocalTargetConfig;
 
 export interface UploadsConfig {
-  /** @default 60 */
+  /** Queue poll interval and the first retry delay of a failed upload. @default 60 */
   readonly intervalSeconds: number;
+  /** The retry delay doubles per failed attempt up to this cap (≥ intervalSeconds). @default 3600 */
+  readonly maxBackoffSeconds: number;
+  /** Uploads running at once per target. @default 2 */
+  readonly concurrency: number;
   /** @default false */
   readonly keepLocal: boolean;
+  /** IANA time zone the folder templates expand in (checked with Intl). Absent: the host's local zone. */
+  readonly timezone?: string;
+  /** http(s) URL that receives an "archived" event per recording (POST, JSON). */
+  readonly webhook?: string;
 }
 
 export interface SmtpConfig {
@@ -309,6 +325,8 @@ export interface EmailConfig {
   readonly from: string;
   /** @default false */
   readonly personalData: boolean;
+  /** Failed-upload mails: the first at once, then at most one digest per this many minutes. @default 60 */
+  readonly digestMinutes: number;
 }
 
 export interface AdminHttpConfig {

@@ -3,53 +3,19 @@ import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
 import type { PcmSink } from './pcm-sink.js';
+import type { WavFileSummary, WavWriterOptions } from './wav-writer-options.js';
+import { syncDirectory, writeAll } from './write-all.js';
 import {
   buildWavHeader,
   bytesPerSample,
   setWavSizes,
   silenceByte,
   wavHeaderLayout,
-  type WavContainer,
   type WavFormat,
   type WavLayout,
 } from './wav-format.js';
 
-/** Options of {@link WavWriter.open}. */
-export interface WavWriterOptions {
-  readonly format: WavFormat;
-  /** 1 or 2 (interleaved). */
-  readonly channels: number;
-  readonly sampleRate: number;
-  /** Data bytes past which the header becomes RF64 in place. @default 0xFFFFFFFF − header length */
-  readonly rf64ThresholdBytes?: number;
-  /** Longest time between header patches while data arrives. @default 5000 */
-  readonly patchIntervalMs?: number;
-  /** Size of one disk write; rounded down to a multiple of 4. @default 32768 */
-  readonly batchBytes?: number;
-  /**
-   * Backlog limit. Audio arriving while this much waits for the disk is dropped, counted in
-   * `droppedBytes` and later written as silence of the same length so the timeline stays aligned.
-   * @default 4 MiB
-   */
-  readonly maxPendingBytes?: number;
-  /** Called once with the first disk error; the writer then stops writing. */
-  readonly onError?: (error: AppError) => void;
-}
-
-/** What a closed WAV file holds. */
-export interface WavFileSummary {
-  readonly path: string;
-  readonly format: WavFormat;
-  readonly channels: number;
-  readonly sampleRate: number;
-  readonly container: WavContainer;
-  readonly frames: number;
-  readonly dataBytes: number;
-  readonly fileBytes: number;
-  /** Audio bytes lost (replaced by silence under backlog). */
-  readonly droppedBytes: number;
-  readonly durationMs: number;
-}
+export type { WavFileSummary, WavWriterOptions } from './wav-writer-options.js';
 
 type WriteOp =
   | { readonly kind: 'data'; readonly buf: Buffer; readonly len: number }
@@ -399,25 +365,5 @@ export class WavWriter implements PcmSink {
     } catch {
       // listener exceptions are isolated (DESIGN): the error stays available as `error`
     }
-  }
-}
-
-async function writeAll(handle: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  for (let done = 0; done < len;) {
-    const { bytesWritten } = await handle.write(buf, done, len - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-/** fsyncs a directory so the new file's entry survives a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error; // cannot fsync dirs here
-  } finally {
-    await handle.close();
   }
 }

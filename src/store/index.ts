@@ -38,3 +38,12 @@ export {
   SqliteMembershipStore,
   type SqliteMembershipStoreOptions,
 } from './sqlite-membership-store.js';
+export type {
+  ArchivableRecording,
+  UploadJob,
+  UploadRequest,
+  UploadState,
+  UploadStore,
+  UploadTargetStatus,
+} from './protocol-store.js';
+export { SqliteUploadStore, type SqliteUploadStoreOptions } from './sqlite-upload-store.js';

@@ -136,10 +136,48 @@ BEGIN
 END;
 `;
 
+/**
+ * 005-uploads: the archive's spool and upload queue (issue 8, SPEC §6). `recordings` holds what the
+ * uploader needs of a spooled recording — a later migration may add columns; its `state` is
+ * `spooled` (not on every target yet) or `archived` (on every target; `local_removed_at` tells
+ * whether the spool copy is gone). `uploads` has one row per recording and target.
+ */
+const UPLOADS = `
+CREATE TABLE recordings (
+  id TEXT PRIMARY KEY,
+  dir TEXT NOT NULL,
+  profile TEXT,
+  start TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'spooled',
+  created_at TEXT NOT NULL,
+  archived_at TEXT,
+  local_removed_at TEXT
+);
+
+CREATE INDEX recordings_state ON recordings (state);
+
+CREATE TABLE uploads (
+  recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+  target_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'uploading', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  last_error TEXT,
+  next_attempt_at TEXT NOT NULL,
+  folder TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  done_at TEXT,
+  PRIMARY KEY (recording_id, target_id)
+);
+
+CREATE INDEX uploads_due ON uploads (target_id, state, next_attempt_at);
+`;
+
 /** Every migration of this version of callrec, ascending. Add new ones at the end. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'ledger', sql: LEDGER },
   { version: 2, name: 'calls', sql: CALLS },
   { version: 3, name: 'group-membership', sql: GROUP_MEMBERSHIP },
   { version: 4, name: 'audit-log', sql: AUDIT_LOG },
+  { version: 5, name: 'uploads', sql: UPLOADS },
 ];

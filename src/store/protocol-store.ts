@@ -231,3 +231,100 @@ export interface AuditLog {
   /** Matching entries in append order. */
   list(query?: AuditQuery): Promise<AuditEntry[]>;
 }
+
+/** Where one recording is on its way to one target (SPEC §6). */
+export type UploadState = 'pending' | 'uploading' | 'done' | 'failed';
+
+/** A recording handed to the uploader, with the expanded folder per target. */
+export interface UploadRequest {
+  readonly recordingId: string;
+  /** The recording's spool folder, `<dataDir>/recordings/<id>`. */
+  readonly dir: string;
+  /** The profile that recorded it; `null` when unknown. */
+  readonly profile?: string | null;
+  /** The recording's start, ISO 8601 (stored as UTC). */
+  readonly start: string;
+  /** One upload per target, in the target's already expanded folder. */
+  readonly targets: ReadonlyArray<{ readonly targetId: string; readonly folder: string }>;
+}
+
+/** One row of the `uploads` table with what it needs of its recording; times ISO 8601 UTC. */
+export interface UploadJob {
+  readonly recordingId: string;
+  readonly targetId: string;
+  readonly dir: string;
+  /** The recording's profile (`null` when unknown) and start (ISO 8601 UTC). */
+  readonly profile: string | null;
+  readonly start: string;
+  readonly folder: string;
+  readonly state: UploadState;
+  /** Attempts started so far (a claim counts one). */
+  readonly attempts: number;
+  readonly lastError: string | null;
+  /** When the row is due (again); meaningful for `pending` and `failed`. */
+  readonly nextAttemptAt: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly doneAt: string | null;
+}
+
+/** The queue of one target, for `callrec uploads status`. */
+export interface UploadTargetStatus {
+  readonly targetId: string;
+  readonly pending: number;
+  readonly uploading: number;
+  readonly failed: number;
+  readonly done: number;
+  /** When the oldest upload not yet done was queued; `null` when all are done. */
+  readonly oldestPendingSince: string | null;
+  /** The most recent error of an upload not yet done; `null` when there is none. */
+  readonly lastError: string | null;
+  readonly lastErrorAt: string | null;
+  /** The earliest next attempt of a failed row; `null` when none is failed. */
+  readonly nextAttemptAt: string | null;
+}
+
+/** A spooled recording whose every upload is done but which is not yet marked archived. */
+export interface ArchivableRecording {
+  readonly recordingId: string;
+  readonly dir: string;
+}
+
+/**
+ * The upload queue (SPEC §6): per recording and target a row that survives restarts. Times given
+ * as `at`/`now` default to the store's clock. Rejects with `AppError('STORE_CONFLICT')` for an
+ * unknown row, `STORE_QUERY` for an invalid time or a failed statement.
+ */
+export interface UploadStore {
+  /**
+   * Records the recording (`spooled`) and a `pending` row per target, due at once. Idempotent:
+   * rows that exist already keep their state (a recording queued twice is uploaded once).
+   */
+  enqueue(request: UploadRequest, at?: Date): Promise<void>;
+  /**
+   * Atomically moves up to `limit` due rows of `targetId` (`pending` or `failed` with
+   * `nextAttemptAt <= now`, oldest due first) to `uploading`, counting an attempt each.
+   */
+  claimDue(targetId: string, now?: Date, limit?: number): Promise<UploadJob[]>;
+  /** `uploading` → `done`. */
+  markDone(recordingId: string, targetId: string, at?: Date): Promise<void>;
+  /** `uploading` → `failed` with the error text and the time of the next attempt. */
+  markFailed(recordingId: string, targetId: string, error: string, nextAttemptAt: Date, at?: Date): Promise<void>;
+  /** Crash recovery at start: every `uploading` row → `pending`, due at once; resolves with their number. */
+  resetInterrupted(at?: Date): Promise<number>;
+  /** Per target with rows, ordered by target id. */
+  status(): Promise<UploadTargetStatus[]>;
+  /** `failed` → `pending`, due at once (of one target or all); resolves with their number. */
+  retryAll(at?: Date, targetId?: string): Promise<number>;
+  /** Whether the recording has uploads and every one is `done`. */
+  allDone(recordingId: string): Promise<boolean>;
+  /** The rows of one recording, ordered by target id. */
+  uploadsOf(recordingId: string): Promise<UploadJob[]>;
+  /** Spooled recordings whose uploads are all done (archiving was interrupted), oldest first. */
+  archivable(): Promise<ArchivableRecording[]>;
+  /**
+   * A spooled recording → `archived` (`localRemoved`: its spool copy was deleted); `false` when it
+   * was archived already, so exactly one caller learns it archived the recording.
+   */
+  markArchived(recordingId: string, localRemoved: boolean, at?: Date): Promise<boolean>;
+}

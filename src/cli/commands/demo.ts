@@ -104,7 +104,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     targets: [{ id: 'archive', type: 'local', path: join(demoDir, 'archive', '$Y', '$M', '$D') }],
     profiles: example.profiles.map((profile) => ({ ...profile, targets: ['archive'], announcement: {} })),
     admin: { http: { host: '127.0.0.1', port: adminPort } },
+    // No mail from a demo (the example's SMTP server is not on this machine)
+    email: undefined,
+    // The spool copy stays next to the archived one, so the demo can show both
+    uploads: { ...(example['uploads'] as Record<string, unknown>), intervalSeconds: 5, keepLocal: true },
   };
+  await mkdir(join(demoDir, 'archive'), { recursive: true, mode: 0o750 });
   const configPath = join(demoDir, 'callrec.json');
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 
@@ -135,6 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       const sealed = await waitForFile(join(dir, `${id}.sha256`), 15_000);
       code = sealed ? await printRecording(dir, id, out) : 1;
       if (!sealed) out(`FAILED: recording ${id} was not sealed in time`);
+      else code = Math.max(code, await printArchived(join(demoDir, 'archive'), id, out));
     }
   }
   out('');
@@ -217,6 +223,19 @@ async function demoCall(options: DemoCallOptions): Promise<boolean | 'missing'> 
   out(`SIPp caller: ${uac === 0 ? 'call completed' : `FAILED (sipp exit ${uac})`}`);
   out(`SIPp callee: ${callee === 0 ? 'call completed' : `FAILED (sipp exit ${callee})`}`);
   return uac !== 0 || callee !== 0;
+}
+
+/** Waits for the upload to the demo's local archive target and shows where it landed. */
+async function printArchived(root: string, id: string, out: (line: string) => void): Promise<number> {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const folder = join(root, String(now.getFullYear()), pad(now.getMonth() + 1), pad(now.getDate()));
+  if (!(await waitForFile(join(folder, `${id}.sha256.SHA256withRSA.sig`), 20_000))) {
+    out(`FAILED: recording ${id} did not reach the archive target ${folder} (see "upload failed" in the log)`);
+    return 1;
+  }
+  out(`Archived to the "archive" target (local, template $Y/$M/$D), read back and checked: ${folder}`);
+  return 0;
 }
 
 /** Prints the recording folder, the metadata's essentials and how to check it without callrec. */
