@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ActiveRecording, CallSummary, LegMedia, MediaCallInfo, RecordingPort } from '../b2bua/index.js';
 import type { CallrecConfig, ProfileConfig } from '../config/index.js';
-import type { Ledger, RecordingSigner } from '../integrity/index.js';
+import type { Ledger, RecordingSigner, TimestampClient } from '../integrity/index.js';
 import type { RelaySessionStats } from '../media/index.js';
 import { maskNumber, type Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
@@ -18,6 +18,8 @@ export interface RecordingServiceOptions {
   readonly policy: () => RecordingPolicy;
   readonly signer: RecordingSigner;
   readonly ledger: Ledger;
+  /** RFC 3161 TSA (`installation.timestampUrl`). */
+  readonly timestamp?: TimestampClient;
   readonly logger: Logger;
   /** The clock the relay stamps RTP arrivals with. @default performance.now */
   readonly now?: () => number;
@@ -106,8 +108,19 @@ export class RecordingService implements RecordingPort {
         call: this.#callInfo(summary, profile),
         relay: { caller: relay.a, callee: relay.b },
         formats,
-        ...(profile?.signing === false ? {} : { signer: this.#options.signer, ledger: this.#options.ledger }),
+        ...(profile?.signing === false
+          ? {}
+          : {
+              signer: this.#options.signer,
+              ledger: this.#options.ledger,
+              ...(this.#options.timestamp === undefined ? {} : { timestamp: this.#options.timestamp }),
+            }),
       });
+      if (result.seal.timestamp?.ok === false)
+        logger.warn(
+          { err: result.seal.timestamp.error.message },
+          'time-stamp request failed; recording sealed without it',
+        );
       const fields = {
         files: result.audioFiles,
         durationMs: finished.durationMs,

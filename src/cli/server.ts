@@ -8,7 +8,7 @@ import { startArchive, type Archive } from './archive-wiring.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
 import { AdminHttpServer } from '../admin/index.js';
-import { Ledger, ledgerDir, openKeyStore, type KeyStore } from '../integrity/index.js';
+import { Ledger, ledgerDir, openKeyStore, Rfc3161TimestampClient, type KeyStore } from '../integrity/index.js';
 import { Membership } from '../policy/index.js';
 import {
   databasePath,
@@ -200,6 +200,9 @@ export async function startServer(
     policy: () => policy,
     signer: keyStore,
     ledger,
+    ...(config.installation.timestampUrl === undefined
+      ? {}
+      : { timestamp: new Rfc3161TimestampClient({ url: config.installation.timestampUrl }) }),
     logger,
     onFinalised: (recording) => {
       const metadata = recording.metadata;

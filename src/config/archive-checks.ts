@@ -25,6 +25,12 @@ export function archiveErrors(data: unknown): ConfigError[] {
     }
   }
 
+  const installation = data.installation;
+  if (isRecord(installation) && typeof installation.timestampUrl === 'string') {
+    const problem = webhookUrlProblem(installation.timestampUrl);
+    if (problem !== undefined) error('/installation/timestampUrl', problem);
+  }
+
   const uploads = data.uploads;
   if (isRecord(uploads)) {
     if (typeof uploads.timezone === 'string') {

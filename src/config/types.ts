@@ -39,6 +39,8 @@ export interface InstallationConfig {
   readonly keystorePassword: Secret;
   /** @default 2048 */
   readonly keySize: KeySize;
+  /** RFC 3161 TSA URL; each checksum file gets `<id>.sha256.tsr`. */
+  readonly timestampUrl?: string;
 }
 
 export interface LogConfig {

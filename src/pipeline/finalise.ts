@@ -1,6 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sealRecording, type Ledger, type RecordingSigner, type SealSummary } from '../integrity/index.js';
+import {
+  sealRecording,
+  type Ledger,
+  type RecordingSigner,
+  type SealSummary,
+  type TimestampClient,
+} from '../integrity/index.js';
 import {
   buildRecordingMetadata,
   mergeToStereo,
@@ -20,6 +26,8 @@ export interface FinaliseInput {
   /** The installation key; `undefined` for profiles with `signing: false`. */
   readonly signer?: RecordingSigner;
   readonly ledger?: Ledger;
+  /** An RFC 3161 TSA for `<id>.sha256.tsr` (signed recordings only). */
+  readonly timestamp?: TimestampClient;
 }
 
 export interface FinalisedRecording {
@@ -71,6 +79,7 @@ export async function finaliseRecording(input: FinaliseInput): Promise<Finalised
     metadata,
     ...(input.signer === undefined ? {} : { signer: input.signer }),
     ...(input.ledger === undefined ? {} : { ledger: input.ledger }),
+    ...(input.timestamp === undefined ? {} : { timestamp: input.timestamp }),
   });
   const completeness = metadata['completeness'] as { complete: boolean; problems: string[] };
   return {

@@ -189,3 +189,20 @@ describe('archive config helpers', () => {
     assert.match(localPathProblem('/mnt/a/$Y/\u0000') ?? '', /control/);
   });
 });
+
+describe('installation.timestampUrl (RFC 3161 TSA)', () => {
+  it('is optional and accepts http and https URLs', async () => {
+    assert.equal((await valid()).config.installation.timestampUrl, undefined);
+    const { config } = await valid((c) => {
+      section(c, 'installation').timestampUrl = 'http://timestamp.example.com/tsa';
+    });
+    assert.equal(config.installation.timestampUrl, 'http://timestamp.example.com/tsa');
+  });
+
+  it('rejects other schemes at its JSON path', async () => {
+    const list = await errors((c) => {
+      section(c, 'installation').timestampUrl = 'ftp://tsa.example.com';
+    });
+    assert.match(at(list, '/installation/timestampUrl'), /http/);
+  });
+});
