@@ -1,7 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { createTransport, type Transporter } from 'nodemailer';
 import { request } from 'undici';
-import { maskNumber, type Logger } from '../observability/index.js';
+import type { Logger } from '../observability/index.js';
+import { maskPersonalData } from './mask-personal-data.js';
+
+export { maskPersonalData } from './mask-personal-data.js';
 
 /** An upload attempt of one recording to one target failed (the queue keeps it for a retry). */
 export interface UploadFailedEvent {
@@ -311,13 +314,13 @@ export class UploadNotifier {
     const [target, ids] = [`archive target "${alarm.targetId}"`, [...alarm.failing.keys()]];
     const oldest = [...alarm.failing.entries()].sort((a, b) => a[1] - b[1])[0];
     const since = kind === 'digest' ? ` (${alarm.unreported} since the last message)` : '';
+    // A recovery mail lists no waiting recordings: they are being delivered right now.
     const rows: [string, string][] = [
       ['Target', alarm.targetId],
       ['Profiles', [...alarm.profiles].join(', ')],
       ['Failing since', iso(alarm.since)],
       ['Failed attempts', `${alarm.attempts}${since}`],
-      ['Recordings waiting', `${ids.length}`],
-      ['Oldest failing recording', oldest === undefined ? '-' : `${oldest[0]}, started ${iso(oldest[1])}`],
+      ...(kind === 'recovered' ? [] : waitingRows(ids.length, oldest)),
       ['Last error', clean(`${alarm.lastError.code}: ${alarm.lastError.message}`)],
     ];
     let subject = `Upload to ${target} failed`;
@@ -381,17 +384,15 @@ export class UploadNotifier {
   }
 }
 
-/**
- * Masks what may identify a person in free text (error messages): digit runs of five or more (with
- * an optional `+`) and SIP/tel user parts, the way the logger masks numbers.
- */
-export function maskPersonalData(text: string): string {
-  return text
-    .replace(/\b(sips?|tel):([^@\s;>,]+)/gi, (_m, scheme: string, user: string) => `${scheme}:${maskNumber(user)}`)
-    .replace(/\+?\d{5,}/g, (run) => maskNumber(run) ?? run);
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 /** No path, query or credentials of a webhook URL in logs. */
 const safeOrigin = (url: string): string => (URL.canParse(url) ? new URL(url).origin : '(invalid url)');
+
+function waitingRows(waiting: number, oldest: [string, number] | undefined): [string, string][] {
+  const first = oldest === undefined ? '-' : `${oldest[0]}, started ${iso(oldest[1])}`;
+  return [
+    ['Recordings waiting', `${waiting}`],
+    ['Oldest failing recording', first],
+  ];
+}
