@@ -126,6 +126,11 @@ export class CallRecording {
         decoderFor: createDecoder,
         outputSampleRate: chooseOutputSampleRate(formats, createDecoder),
         keepDigits: options.keepDigits ?? false,
+        // Arrival times are stamped when the event loop gets to a datagram, so a busy process sees
+        // packets hundreds of ms "late" in bursts. Idle silence stays 1 s behind the wall clock
+        // and a lag must persist 0.5 s before it re-synchronises, so such bursts are not dropped.
+        silenceLagMs: 1000,
+        resyncConfirmMs: 500,
       });
       const file = parties.length === 1 ? `${options.id}.wav` : `${options.id}-${party}.wav`;
       const packet: MutablePacket = {
