@@ -13,9 +13,8 @@
  *    `shasum -c` passes there.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -25,6 +24,8 @@ import { startSmtpSink, type SinkMessage, type SmtpSink } from '../test/support/
 import { sshdSkipReason, startSshd, type SshdServer } from '../test/support/sshd.js';
 import { assertCallSucceeded, CALLED_NUMBER, CALLER_USER, startTestbed, type Testbed } from './support/b2bua.js';
 import { runMediaCall } from './support/media.js';
+import { runCallrec, waitUntil, type LogLine, type RestartedCallrec } from './support/restart-callrec.js';
+import { startThrottledProxy, type ThrottledProxy } from './support/throttle-proxy.js';
 
 const run = promisify(execFile);
 
@@ -32,8 +33,6 @@ const GROUP_NUMBER = CALLED_NUMBER.inbound;
 const SMB_TEMPLATE = 'Recordings/$Y/$M/Record-$Y_$M_$D';
 const SFTP_TEMPLATE = 'calls/$Y-$M-$D';
 const NOTIFY = 'archive-alarms@example.com';
-
-type LogLine = Record<string, unknown>;
 
 /** `callrec <args>`: exit code and output. */
 function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -79,21 +78,6 @@ async function walk(root: string): Promise<string[]> {
   };
   await visit(root);
   return found.sort();
-}
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  context = (): string => '',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** The archive's log lines, for failure messages. */
@@ -292,128 +276,6 @@ describe('archive fault: target down, then back', { concurrency: false }, () => 
     assert.equal(sink.messages.length, 2, sink.messages.map((m) => m.subject).join('\n'));
   });
 });
-
-/** A TCP proxy whose client-to-server direction is limited to `bytesPerSecond` (a slow link). */
-interface ThrottledProxy {
-  readonly port: number;
-  /** Bytes per second towards the server; `Infinity` forwards at once. */
-  bytesPerSecond: number;
-  close(): Promise<void>;
-}
-
-async function startThrottledProxy(host: string, port: number, bytesPerSecond: number): Promise<ThrottledProxy> {
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  const proxy: ThrottledProxy = { port: 0, bytesPerSecond, close: async () => undefined };
-  const TICK_MS = 20;
-  const server: Server = createServer((client) => {
-    const upstream = createConnection({ host, port });
-    sockets.add(client).add(upstream);
-    const queue: Buffer[] = [];
-    let queued = 0;
-    const pump = (): void => {
-      let budget = Number.isFinite(proxy.bytesPerSecond) ? (proxy.bytesPerSecond * TICK_MS) / 1000 : Infinity;
-      while (queue.length > 0 && budget > 0) {
-        const head = queue[0]!;
-        const take = Math.min(head.length, budget);
-        upstream.write(head.subarray(0, take));
-        budget -= take;
-        queued -= take;
-        if (take === head.length) queue.shift();
-        else queue[0] = head.subarray(take);
-      }
-      if (queued < 64 * 1024) client.resume();
-      else client.pause();
-    };
-    const timer = setInterval(pump, TICK_MS);
-    timers.add(timer);
-    client.on('data', (chunk: Buffer) => {
-      queue.push(chunk);
-      queued += chunk.length;
-      pump();
-    });
-    upstream.pipe(client);
-    const end = (): void => {
-      clearInterval(timer);
-      timers.delete(timer);
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const socket of [client, upstream]) {
-      socket.on('error', end);
-      socket.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return Object.assign(proxy, {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearInterval(timer);
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  });
-}
-
-/** A callrec started by this file on an existing config (a restart after a crash). */
-interface RestartedCallrec {
-  readonly child: ChildProcess;
-  logs(): LogLine[];
-  stop(): Promise<void>;
-}
-
-/** `bin/callrec run --config <configPath>`, resolved once its UDP and TCP listeners are up. */
-async function runCallrec(configPath: string): Promise<RestartedCallrec> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      try {
-        lines.push(JSON.parse(line) as LogLine);
-      } catch {
-        lines.push({ msg: `non-JSON stdout line: ${line}` });
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await waitUntil(
-      'the restarted callrec to listen',
-      () => {
-        if (child.exitCode !== null) assert.fail(`callrec exited ${child.exitCode}`);
-        return lines.filter((l) => l['msg'] === 'listening').length >= 2 ? true : undefined;
-      },
-      60_000,
-      () => `${stderr}\n${JSON.stringify(lines)}`,
-    );
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
-  return {
-    child,
-    logs: () => lines,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 describe('archive fault: callrec killed mid-upload', { concurrency: false }, () => {
   const skip = sshdSkipReason();
