@@ -209,7 +209,11 @@ export class LegRecorder {
       this.#switchArrivalMs = packet.arrivalMs;
     }
     if (!this.#position.anchored) {
-      this.#position.hint(packet.timestamp, this.#clock.frameAt(packet.arrivalMs, this.sampleRate));
+      this.#position.hint(
+        packet.timestamp,
+        this.#clock.frameAt(packet.arrivalMs, this.sampleRate),
+        this.#decoders.format(packet.payloadType)?.clockRate,
+      );
     }
     let result = this.#buffer.insert(packet);
     if (result === 'full') {

@@ -53,14 +53,23 @@ export class StreamPosition {
   }
 
   /**
-   * Notes the first packet to arrive on an unanchored stream: when reordering makes another
-   * packet play first, the anchor is derived from the earlier arrival.
+   * Notes every packet that arrives before the stream is anchored (they wait in the reorder
+   * window). The anchor is derived from the packet that arrived earliest relative to its
+   * timestamp: after an event-loop stall the first packets are all stamped late, and only the
+   * last of such a burst shows the stream's true timing.
    */
-  hint(timestamp: number, wallFrame: number): void {
-    if (this.#anchored || this.#hinted) return;
-    this.#hinted = true;
-    this.#hintTs32 = timestamp >>> 0;
-    this.#hintFrame = wallFrame;
+  hint(timestamp: number, wallFrame: number, clockRate = 8000): void {
+    if (this.#anchored) return;
+    const ts32 = timestamp >>> 0;
+    if (!this.#hinted) {
+      this.#hinted = true;
+      this.#hintTs32 = ts32;
+      this.#hintFrame = wallFrame;
+      return;
+    }
+    // Where the first hinted packet would sit if this one had arrived on time
+    const implied = wallFrame - Math.round((((ts32 - this.#hintTs32) | 0) * this.#rate) / clockRate);
+    if (implied < this.#hintFrame && this.#hintFrame - implied <= this.#thresholdFrames * 5) this.#hintFrame = implied;
   }
 
   /**
@@ -76,7 +85,8 @@ export class StreamPosition {
       let frame = wallFrame;
       if (this.#hinted) {
         const fromHint = this.#hintFrame + Math.round((((ts32 - this.#hintTs32) | 0) * this.#rate) / clockRate);
-        if (Math.abs(fromHint - wallFrame) <= this.#thresholdFrames) frame = Math.min(frame, fromHint);
+        // Arrivals are only ever late, never early: an earlier implied start (up to 1 s) is the truer one
+        if (fromHint < frame && frame - fromHint <= this.#thresholdFrames * 5) frame = fromHint;
       }
       this.#anchorAt(Math.max(frame, written), clockRate);
       return this.#anchorFrame;

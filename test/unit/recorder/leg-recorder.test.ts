@@ -103,6 +103,19 @@ describe('LegRecorder', () => {
     assert.equal(stats.digits, undefined);
   });
 
+  it('anchors a stream whose first packets arrive in one late burst (event-loop stall) at its true start', () => {
+    // As CallRecording configures it: idle silence stays 1 s behind the wall clock
+    const h = harness({ silenceLagMs: 1000 });
+    // Sent from START every 20 ms; the first 14 (280 ms) are stamped at START + 280 in one burst
+    const packets = stream(0, 5000, START, 100).map((p, i) => (i < 14 ? { ...p, arrivalMs: START + 280 } : p));
+    h.run(packets, START + 2000);
+    const stats = h.recorder.finish(START + 2000);
+    assert.equal(stats.framesDropped, 0, 'nothing dropped');
+    assert.equal(stats.resyncs, 0, 'no re-synchronisation');
+    assert.equal(h.sink.runs()[0]?.kind, 'audio', 'audio from the start, no silence before it');
+    assert.equal(h.sink.total('audio'), 100 * 160);
+  });
+
   it('fills lost packets with silence of exactly their length', () => {
     const h = harness();
     const packets = stream(0, 0, START, 20).filter((p) => p.sequenceNumber !== 7 && p.sequenceNumber !== 8);
