@@ -113,6 +113,8 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
     profiles: [],
     targets: [],
     email: undefined,
+    // Tests stop callrec with SIGTERM; a call still up then gets 2 s, not the default 30
+    b2bua: { shutdownGraceSeconds: 2 },
     admin: { http: { host: '127.0.0.1', port: adminPort } },
   };
   delete (config as Record<string, unknown>)['$schema'];

@@ -70,6 +70,7 @@ export interface B2buaOptions {
  * requests, ACKs and CANCELs to their CallSession.
  */
 export class B2bua {
+  #draining = false;
   readonly #options: B2buaOptions;
   readonly #screen: SourceScreen;
   readonly #dialogs = new DialogLayer();
@@ -186,6 +187,11 @@ export class B2bua {
   }
 
   /** Ends every call (shutdown). */
+  /** Refuses new calls with 503 from now on (graceful shutdown); running calls continue. */
+  drain(): void {
+    this.#draining = true;
+  }
+
   hangUpAll(reason: string): void {
     for (const session of [...this.#sessions.values()]) session.hangUp('callrec', reason);
   }
@@ -217,6 +223,14 @@ export class B2bua {
     }
     if (this.#isLoop(request)) {
       incoming.respond(482);
+      return;
+    }
+    if (this.#draining) {
+      // Graceful shutdown: new calls go elsewhere (RFC 3261 §21.5.4), running calls continue
+      incoming.respond(503, {
+        reason: 'Shutting Down',
+        headers: [['Retry-After', String(this.#options.retryAfterSeconds ?? 5)]],
+      });
       return;
     }
     const refusal = this.#limits.admit(incoming.source.address, this.#sessions.size);

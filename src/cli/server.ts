@@ -66,8 +66,11 @@ export interface RunningServer {
   readonly membership: Membership;
   /** Applies a reloaded config to new calls (recording policy, membership); running calls keep theirs. */
   reconfigure(config: CallrecConfig): void;
-  /** Stops listening; idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops: with `graceSeconds`, new calls get 503 while running calls may finish for that long;
+   * then BYE on every leg, recordings finalised, listeners closed. Idempotent.
+   */
+  close(options?: { readonly graceSeconds?: number; readonly cutShort?: AbortSignal }): Promise<void>;
 }
 
 async function listenerConfig(
@@ -336,9 +339,19 @@ export async function startServer(
       policy = createRecordingPolicy(next, membership);
       b2bua.setPolicy(policy);
     },
-    close: async () => {
+    close: async (options = {}) => {
       if (closed) return;
       closed = true;
+      const graceMs = (options.graceSeconds ?? 0) * 1000;
+      if (graceMs > 0 && b2bua.callCount > 0) {
+        b2bua.drain();
+        logger.info({ calls: b2bua.callCount, graceSeconds: options.graceSeconds }, 'draining: new calls get 503');
+        const deadline = Date.now() + graceMs;
+        while (b2bua.callCount > 0 && Date.now() < deadline && options.cutShort?.aborted !== true)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        if (b2bua.callCount > 0) logger.warn({ calls: b2bua.callCount }, 'grace period over: hanging up');
+      }
+      b2bua.drain();
       clearInterval(membershipTimer);
       b2bua.hangUpAll('shutdown');
       // Let the BYEs leave before the sockets close

@@ -131,6 +131,8 @@ export interface B2buaConfig {
   readonly retryAfterSeconds: number;
   /** Extra header names copied between legs. @default [] */
   readonly carryHeaders: readonly string[];
+  /** On SIGTERM: new calls get 503, running calls may go on this long, then BYE. @default 30 */
+  readonly shutdownGraceSeconds: number;
 }
 
 /** The trunk or PBX side. */

@@ -63,7 +63,11 @@ export async function runServerCommand(configPath: string): Promise<number> {
   logger.info({ signal: await signal }, 'stopping');
   stopWatching();
   try {
-    await server.close();
+    // A second SIGTERM/SIGINT during the grace period hangs up at once (recordings still finalised)
+    const again = new AbortController();
+    process.once('SIGTERM', () => again.abort());
+    process.once('SIGINT', () => again.abort());
+    await server.close({ graceSeconds: current.b2bua.shutdownGraceSeconds, cutShort: again.signal });
     logger.info('stopped');
     return 0;
   } catch (error) {
