@@ -22,6 +22,7 @@ import { repoRoot } from '../test/support/paths.js';
 import * as audio from './support/audio-analysis.js';
 import { PBX_IP, reservePort, TRUNK_IP } from './support/b2bua.js';
 import * as media from './support/media.js';
+import { skipOutsideCi } from '../test/support/skip.js';
 
 const TONES = [media.CALLER_TONE_HZ, media.CALLEE_TONE_HZ, media.THIRD_PARTY_TONE_HZ];
 
@@ -273,7 +274,9 @@ function assertTone(packets: readonly media.ReceivedRtp[], freq: number, payload
   assert.ok(Math.abs(median - 20) < 3, `packets ${median} ms apart`);
 }
 
-const notRoot = process.getuid?.() !== 0 && 'play_pcap_audio sends through a raw socket: run as root';
+const notRoot = skipOutsideCi(
+  process.getuid?.() !== 0 ? 'play_pcap_audio sends through a raw socket: run as root' : undefined,
+);
 
 describe('SIPp plays the tone captures (root, loopback)', { concurrency: true, skip: notRoot }, () => {
   for (const codec of ['pcmu', 'pcma'] as const) {

@@ -1,9 +1,16 @@
 import { join } from 'node:path';
-import type { ActiveRecording, CallSummary, LegMedia, MediaCallInfo, RecordingPort } from '../b2bua/index.js';
+import {
+  maskDigits,
+  type ActiveRecording,
+  type CallSummary,
+  type LegMedia,
+  type MediaCallInfo,
+  type RecordingPort,
+} from '../b2bua/index.js';
 import type { CallrecConfig, ProfileConfig } from '../config/index.js';
 import type { Ledger, RecordingSigner, TimestampClient } from '../integrity/index.js';
 import type { RelaySessionStats } from '../media/index.js';
-import { maskNumber, type Logger } from '../observability/index.js';
+import type { Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
 import { CallRecording, type RecordedParty, type RecordingCallInfo } from '../recorder/index.js';
 import type { RecordingPolicy } from './recording-policy.js';
@@ -128,7 +135,11 @@ export class RecordingService implements RecordingPort {
         complete: result.complete,
       };
       if (result.complete) logger.info(fields, 'recording finished');
-      else logger.warn({ ...fields, problems: result.problems.map(maskDigitsIn) }, 'recording finished incomplete');
+      else
+        logger.warn(
+          { ...fields, problems: result.problems.map((problem) => maskDigits(problem, false)) },
+          'recording finished incomplete',
+        );
       this.#options.onFinalised?.(result);
     } catch (error) {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'recording could not be finalised');
@@ -154,8 +165,4 @@ export class RecordingService implements RecordingPort {
       finalStatus: call.finalStatus,
     };
   }
-}
-
-function maskDigitsIn(text: string): string {
-  return text.replace(/\+?\d{5,}/g, (digits) => maskNumber(digits) ?? digits);
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from '../../src/cli/free-port.js';
+import { skipOutsideCi } from './skip.js';
 
 const run = promisify(execFile);
 
@@ -38,6 +39,10 @@ const BINARIES = ['/usr/sbin/smbd', '/usr/bin/smbpasswd', '/usr/sbin/useradd', '
 
 /** Why a real Samba cannot be started here (`undefined` when it can): needs root and Debian's samba. */
 export function sambaSkipReason(): string | undefined {
+  return skipOutsideCi(sambaMissing());
+}
+
+function sambaMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'Samba tests need root (useradd, smbd)';
   for (const binary of BINARIES) {
     try {

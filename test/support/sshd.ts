@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from '../../src/cli/free-port.js';
+import { skipOutsideCi } from './skip.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -61,6 +62,10 @@ export interface SshdServer {
 
 /** Why the test sshd cannot run here (not root, a tool missing), or `undefined` when it can. */
 export function sshdSkipReason(): string | undefined {
+  return skipOutsideCi(sshdMissing());
+}
+
+function sshdMissing(): string | undefined {
   if (process.platform !== 'linux') return 'the test sshd needs Linux';
   if (process.getuid?.() !== 0) return 'the test sshd creates system users: run the tests as root';
   const missing = TOOLS.filter((tool) => !existsSync(tool));
