@@ -13,6 +13,7 @@ import type { RelaySessionStats } from '../media/index.js';
 import type { Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
 import { CallRecording, type RecordedParty, type RecordingCallInfo } from '../recorder/index.js';
+import type { RecordingStore } from '../store/index.js';
 import type { RecordingPolicy } from './recording-policy.js';
 
 /** How often running recordings advance their timelines when no packets arrive. */
@@ -30,6 +31,8 @@ export interface RecordingServiceOptions {
   readonly logger: Logger;
   /** The clock the relay stamps RTP arrivals with. @default performance.now */
   readonly now?: () => number;
+  /** The recording catalogue: a row from the start, so a crash leaves a trace `callrec recover` finds. */
+  readonly catalogue?: RecordingStore;
   /** Told about every finalised recording (the archive queue, later). */
   readonly onFinalised?: (recording: FinalisedRecording) => void;
 }
@@ -69,6 +72,7 @@ export class RecordingService implements RecordingPort {
       onError: (party, error) => logger.error({ party, err: error.message }, 'recording file failed; the call goes on'),
     });
     this.#running.add(recording);
+    const registered = this.#register(call, recording.dir, profile, logger);
     this.#timer ??= setInterval(() => {
       for (const running of this.#running) running.tick();
     }, TICK_MS);
@@ -87,7 +91,7 @@ export class RecordingService implements RecordingPort {
           clearInterval(this.#timer);
           this.#timer = undefined;
         }
-        const done = this.#finalise(recording, summary, relay, profile, negotiated, logger).finally(() =>
+        const done = this.#finalise(recording, summary, relay, profile, negotiated, logger, registered).finally(() =>
           this.#finalising.delete(done),
         );
         this.#finalising.add(done);
@@ -107,7 +111,15 @@ export class RecordingService implements RecordingPort {
     profile: ProfileConfig | undefined,
     formats: Readonly<Record<RecordedParty, LegMedia['negotiated']>>,
     logger: Logger,
+    registered: Promise<boolean>,
   ): Promise<void> {
+    const catalogue = (await registered) ? this.#options.catalogue : undefined;
+    const end = { at: (summary.endedAt ?? new Date()).toISOString(), reason: summary.endReason };
+    try {
+      await catalogue?.markFinalizing(recording.id, end.at, end.reason);
+    } catch (error) {
+      logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording finalizing');
+    }
     try {
       const finished = await recording.finish();
       const result = await finaliseRecording({
@@ -140,9 +152,42 @@ export class RecordingService implements RecordingPort {
           { ...fields, problems: result.problems.map((problem) => maskDigits(problem, false)) },
           'recording finished incomplete',
         );
+      await catalogue
+        ?.markSpooled(recording.id, end)
+        .catch((error: unknown) =>
+          logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording spooled'),
+        );
       this.#options.onFinalised?.(result);
     } catch (error) {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'recording could not be finalised');
+    }
+  }
+
+  /** Registers the recording in the catalogue; resolves whether it is there (a failure is logged, the call goes on). */
+  async #register(
+    call: MediaCallInfo,
+    dir: string,
+    profile: ProfileConfig | undefined,
+    logger: Logger,
+  ): Promise<boolean> {
+    const catalogue = this.#options.catalogue;
+    if (catalogue === undefined) return false;
+    try {
+      await catalogue.register({
+        id: call.id,
+        dir,
+        profile: profile?.id ?? null,
+        direction: call.direction,
+        caller: null,
+        callee: null,
+        start: new Date().toISOString(),
+        retentionDays: profile?.retentionDays ?? null,
+        statutory: profile?.statutoryRetention ?? false,
+      });
+      return true;
+    } catch (error) {
+      logger.error({ err: errorText(error) }, 'recording catalogue: could not register the recording');
+      return false;
     }
   }
 
@@ -165,4 +210,8 @@ export class RecordingService implements RecordingPort {
       finalStatus: call.finalStatus,
     };
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,7 @@ import {
   SqliteCallStore,
   SqliteLedgerStore,
   SqliteMembershipStore,
+  SqliteRecordingStore,
 } from '../store/index.js';
 import { createCallRows } from './call-rows.js';
 import { createRecordingPolicy } from './recording-policy.js';
@@ -207,6 +208,7 @@ export async function startServer(
       ? {}
       : { timestamp: new Rfc3161TimestampClient({ url: config.installation.timestampUrl }) }),
     logger,
+    catalogue: new SqliteRecordingStore(database),
     onFinalised: (recording) => {
       const metadata = recording.metadata;
       const profile = typeof metadata['profile'] === 'string' ? metadata['profile'] : undefined;

@@ -41,6 +41,8 @@ export interface InstallationConfig {
   readonly keySize: KeySize;
   /** RFC 3161 TSA URL; each checksum file gets `<id>.sha256.tsr`. */
   readonly timestampUrl?: string;
+  /** Free MiB that must remain on the spool's filesystem (`<dataDir>/recordings`); 0: no check. @default 1024 */
+  readonly spoolReserveMegabytes: number;
 }
 
 export interface LogConfig {
@@ -230,6 +232,8 @@ export interface ProfileConfig {
   readonly targets: readonly string[];
   /** Absent: kept until deleted manually. */
   readonly retentionDays?: number;
+  /** Kept by law for `retentionDays`: erasure refused unless forced with a reason. @default false */
+  readonly statutoryRetention: boolean;
   /** @default "continue" */
   readonly onRecordingFailure: RecordingFailurePolicy;
   /** Alarm email address. */

@@ -47,3 +47,12 @@ export type {
   UploadTargetStatus,
 } from './protocol-store.js';
 export { SqliteUploadStore, type SqliteUploadStoreOptions } from './sqlite-upload-store.js';
+export type {
+  LegalHold,
+  RecordingQuery,
+  RecordingRecord,
+  RecordingStart,
+  RecordingState,
+  RecordingStore,
+} from './recording-store.js';
+export { SqliteRecordingStore, type SqliteRecordingStoreOptions } from './sqlite-recording-store.js';

@@ -173,6 +173,36 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_due ON uploads (target_id, state, next_attempt_at);
 `;
 
+/**
+ * 006-recording-lifecycle: the `recordings` table becomes the catalogue of every recording from
+ * its start (not only those queued for upload): parties, end, retention, legal hold, deletion.
+ * Rows of 005 keep their state (`spooled`/`archived`).
+ */
+const RECORDING_LIFECYCLE = `
+ALTER TABLE recordings ADD COLUMN direction TEXT CHECK (direction IS NULL OR direction IN ('inbound', 'outbound'));
+ALTER TABLE recordings ADD COLUMN caller TEXT;
+ALTER TABLE recordings ADD COLUMN callee TEXT;
+ALTER TABLE recordings ADD COLUMN ended_at TEXT;
+ALTER TABLE recordings ADD COLUMN end_reason TEXT;
+ALTER TABLE recordings ADD COLUMN retention_days INTEGER CHECK (retention_days IS NULL OR retention_days >= 0);
+ALTER TABLE recordings ADD COLUMN statutory INTEGER NOT NULL DEFAULT 0 CHECK (statutory IN (0, 1));
+ALTER TABLE recordings ADD COLUMN hold_reason TEXT;
+ALTER TABLE recordings ADD COLUMN held_at TEXT;
+ALTER TABLE recordings ADD COLUMN held_by TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_at TEXT;
+ALTER TABLE recordings ADD COLUMN deletion_reason TEXT;
+
+CREATE INDEX recordings_caller ON recordings (caller);
+CREATE INDEX recordings_callee ON recordings (callee);
+CREATE INDEX recordings_start ON recordings (start);
+
+CREATE TRIGGER recordings_state_known BEFORE UPDATE OF state ON recordings
+WHEN NEW.state NOT IN ('recording', 'finalizing', 'spooled', 'archived', 'deleted')
+BEGIN
+  SELECT RAISE(ABORT, 'recordings: unknown state');
+END;
+`;
+
 /** Every migration of this version of callrec, ascending. Add new ones at the end. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'ledger', sql: LEDGER },
@@ -180,4 +210,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'group-membership', sql: GROUP_MEMBERSHIP },
   { version: 4, name: 'audit-log', sql: AUDIT_LOG },
   { version: 5, name: 'uploads', sql: UPLOADS },
+  { version: 6, name: 'recording-lifecycle', sql: RECORDING_LIFECYCLE },
 ];
