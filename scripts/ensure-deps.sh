@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `npm start` / `npm test` need when it is missing, then builds.
 # Usage: ensure-deps.sh [--runtime|--test]. Both need npm deps, SIPp (the demo call) and openssl;
-# the tests also need sox (WAV checks), Samba + smbclient and OpenSSH (real archive servers).
+# the tests also need sox (WAV checks), Samba + smbclient and OpenSSH (real archive servers),
+# systemd-analyze (checks systemd/callrec.service).
 # Debian packages are installed with apt-get only when missing and only as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v smbd >/dev/null 2>&1 || missing+=(samba)
   command -v smbclient >/dev/null 2>&1 || missing+=(smbclient)
   command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

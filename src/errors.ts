@@ -41,7 +41,9 @@ export type ErrorCode =
   | 'ARCHIVE_IO'
   | 'ARCHIVE_VERIFY'
   | 'ARCHIVE_PATH'
-  | 'NOTIFY_SEND';
+  | 'NOTIFY_SEND'
+  | 'PRIVACY_LEGAL_HOLD'
+  | 'PRIVACY_DISPOSAL';
 
 export interface AppErrorOptions {
   /** The underlying error, kept for logs and diagnostics. */

@@ -20,11 +20,11 @@ import { callFactsOf, userOf } from './call-facts.js';
 import { RECORD_NOTHING, type CallPolicy, type RecordingDecision } from './call-policy.js';
 import { FeatureCodes } from './feature-codes.js';
 import { maskDigits, type CallObserver } from './call-summary.js';
-import type { MediaAnchor } from './call-media-port.js';
+import type { MediaAnchor, RecordingAction } from './call-media-port.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
 import { HeaderPolicy } from './header-policy.js';
-import { CallLimits } from './limits.js';
+import { CallAdmission } from './limits.js';
 import type { PeerSide, PeerTable } from './routing.js';
 import { signallingContext, type SignallingServices } from './signalling-context.js';
 import { SourceScreen } from './source-screen.js';
@@ -76,7 +76,7 @@ export class B2bua {
   readonly #dialogs = new DialogLayer();
   readonly #legs = new Map<Dialog, { session: CallSession; leg: LegName }>();
   readonly #sessions = new Map<string, CallSession>();
-  readonly #limits: CallLimits;
+  readonly #admission: CallAdmission;
   readonly #headers: HeaderPolicy;
   readonly #registrations: RegistrationRelay | undefined;
   readonly #featureCodes: FeatureCodes;
@@ -90,9 +90,11 @@ export class B2bua {
       logger: options.logger,
       personalData: options.personalData ?? false,
     });
-    this.#limits = new CallLimits({
+    this.#admission = new CallAdmission({
       maxCalls: options.maxCalls ?? 2000,
       invitesPerSecondPerSource: options.maxInvitesPerSecondPerSource ?? 100,
+      retryAfterSeconds: options.retryAfterSeconds ?? 5,
+      logger: options.logger,
     });
     this.#headers = new HeaderPolicy(options.carryHeaders);
     this.#policy = options.policy ?? RECORD_NOTHING;
@@ -186,10 +188,14 @@ export class B2bua {
     session?.cancel();
   }
 
-  /** Ends every call (shutdown). */
   /** Refuses new calls with 503 from now on (graceful shutdown); running calls continue. */
   drain(): void {
     this.#draining = true;
+  }
+
+  /** Pauses or resumes a call's recording (recording id or caller's Call-ID); false: no such recorded call. */
+  controlRecording(callId: string, action: RecordingAction): boolean {
+    return [...this.#sessions.values()].find((s) => s.answersTo(callId))?.controlRecording(action, 'api') ?? false;
   }
 
   hangUpAll(reason: string): void {
@@ -233,22 +239,14 @@ export class B2bua {
       });
       return;
     }
-    const refusal = this.#limits.admit(incoming.source.address, this.#sessions.size);
-    if (refusal !== undefined) {
-      this.#options.logger.warn({ source: incoming.source.address, limit: refusal }, 'new call refused: limit reached');
-      incoming.respond(503, {
-        reason: refusal === 'rate' ? 'Too Many Calls From Source' : 'Call Limit Reached',
-        headers: [['Retry-After', String(this.#options.retryAfterSeconds ?? 5)]],
-      });
-      return;
-    }
+    if (this.#admission.refuseOverLimit(incoming, this.#sessions.size)) return;
     const facts = callFactsOf(request, side);
     const dialled = facts.calledNumbers[0];
     const action = side === 'pbx' && dialled !== undefined ? this.#policy.featureCode(dialled) : undefined;
     if (action !== undefined && dialled !== undefined) {
       // A group feature code from the PBX side: answered by callrec, never sent to the trunk
-      const context = this.#contextFor({});
-      this.#featureCodes.answer(incoming, { policy: this.#policy, action, facts, dialled, context });
+      const code = { policy: this.#policy, action, facts, dialled, context: this.#contextFor({}) };
+      this.#featureCodes.answer(incoming, { ...code, media: this.#options.media });
       return;
     }
     const target = this.#targetFor(request, side);
@@ -262,6 +260,10 @@ export class B2bua {
     } catch (error) {
       decision = { record: false, reason: `policy error: ${error instanceof Error ? error.message : String(error)}` };
       this.#options.logger.error({ err: decision.reason }, 'recording policy failed; call not recorded');
+    }
+    if (!decision.record && decision.refuse !== undefined) {
+      this.#admission.refuseUnrecordable(incoming, facts.direction, decision.refuse);
+      return;
     }
     const holder: { session?: CallSession } = {};
     const id = randomUUID();

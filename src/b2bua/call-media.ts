@@ -17,6 +17,11 @@ export class CallMedia {
     this.#callId = callId;
   }
 
+  /** The anchored media, once opened (announcements, keys, recording control use it directly). */
+  get port(): CallMediaPort | undefined {
+    return this.#port;
+  }
+
   /** The call's media was opened: SDP goes through it from now on. */
   attach(port: CallMediaPort): void {
     this.#port = port;

@@ -10,10 +10,24 @@ export interface CallFacts {
   readonly callingNumbers: readonly string[];
 }
 
-/** Whether and why a call is recorded (the reason goes into the call's log lines). */
+/**
+ * Whether and why a call is recorded (the reason goes into the call's log lines). A call that must
+ * be recorded but cannot be (`onRecordingFailure: reject`) is not recorded and carries `refuse`:
+ * the caller gets that answer and the callee is never called.
+ */
 export type RecordingDecision =
   | { readonly record: true; readonly profileId: string; readonly reason: string }
-  | { readonly record: false; readonly reason: string };
+  | { readonly record: false; readonly reason: string; readonly refuse?: CallRefusal };
+
+/** A new call refused by the recording policy (SPEC §4 fail policy). */
+export interface CallRefusal {
+  /** The profile that would have recorded the call. */
+  readonly profileId: string;
+  /** SIP status, e.g. 503. */
+  readonly status: number;
+  /** Text for the caller (`Warning` header) and the log, e.g. `recording unavailable: …`. */
+  readonly text: string;
+}
 
 /** A group feature code dialled from the PBX side. */
 export type FeatureCodeAction = 'group-logout' | 'group-login';

@@ -1,7 +1,12 @@
-import type { Dialog, IncomingRequest, SipRequest, SipUri } from '../sip/index.js';
+import { parseInfoDigit } from '../media/index.js';
+import { getHeader, type Dialog, type IncomingRequest, type SipRequest, type SipUri } from '../sip/index.js';
+import type { AnnouncementStage } from './announcement.js';
+import type { AnnouncementPlan } from './announcement-plan.js';
+import { runAnnouncement } from './announcement-flow.js';
+import { AnsweredCaller } from './announcement-answer.js';
 import type { CallContext, LegName } from './call-context.js';
 import { CallMedia } from './call-media.js';
-import type { CallMediaPort } from './call-media-port.js';
+import type { CallMediaPort, RecordingAction } from './call-media-port.js';
 import type { CallDirection, CallFacts, RecordingDecision } from './call-policy.js';
 import { CallProgress, type CallState } from './call-progress.js';
 import { CallSetup } from './call-setup.js';
@@ -10,6 +15,8 @@ import { CalleeInvite } from './callee-invite.js';
 import { CallerInvite } from './caller-invite.js';
 import { DialogPairs } from './dialog-pairs.js';
 import { InDialogRelay } from './in-dialog-relay.js';
+import type { ConsentEvidence } from './consent.js';
+import { RecordingControl, type OptOutWindow } from './recording-control.js';
 import { ReliableProvisionals } from './reliable-provisionals.js';
 import { sendRequestToLeg } from './send-to-leg.js';
 
@@ -58,6 +65,10 @@ export class CallSession {
   readonly #reliable: ReliableProvisionals;
   readonly #setup: CallSetup;
   readonly #inDialog: InDialogRelay;
+  readonly #answered: AnsweredCaller;
+  #stage: AnnouncementStage | undefined;
+  #control: RecordingControl | undefined;
+  #optOut: OptOutWindow | undefined;
 
   constructor(init: CallSessionInit) {
     const context = init.context;
@@ -79,6 +90,7 @@ export class CallSession {
     this.#callee = callee;
     this.#pairs = pairs;
     this.#reliable = reliable;
+    this.#answered = new AnsweredCaller(context, callId, caller);
     const hangUp = (reason: string): void => this.hangUp('callrec', reason);
     this.#setup = new CallSetup({
       context,
@@ -91,6 +103,7 @@ export class CallSession {
       media,
       end: (endedBy, status, reason) => this.#end(endedBy, status, reason),
       hangUp,
+      answered: this.#answered,
     });
     this.#inDialog = new InDialogRelay({ context, callId, media, pairs, hangUp });
   }
@@ -155,7 +168,25 @@ export class CallSession {
       this.#end(progress.endedBy ?? 'caller', progress.finalStatus ?? 487, progress.endReason || 'cancelled');
       return;
     }
-    const offer = this.#media.relaySdp('a', this.#caller.request, 'offer');
+    let offerFrom = this.#caller.request;
+    const port = this.#media.port;
+    const announcement = port?.features?.announcement;
+    if (port !== undefined && announcement !== undefined) {
+      const ready = await this.#announce(port, announcement);
+      if (ready === undefined) return;
+      offerFrom = ready;
+    }
+    if (port !== undefined && this.decision.record) {
+      this.#control = new RecordingControl({
+        context: this.#context,
+        callId: this.id,
+        port,
+        recordedLeg: this.direction === 'inbound' ? 'b' : 'a',
+        pauseCodes: port.features?.pauseCodes,
+        optOut: this.#optOut,
+      });
+    }
+    const offer = this.#media.relaySdp('a', offerFrom, 'offer');
     if (!offer.ok) {
       this.#caller.respond(488, {
         reason: 'Not Acceptable Here',
@@ -168,6 +199,46 @@ export class CallSession {
     this.#setup.invite(1);
   }
 
+  /** The announcement stage before the callee is called; see `runAnnouncement`. */
+  async #announce(port: CallMediaPort, plan: AnnouncementPlan): Promise<SipRequest | undefined> {
+    const result = await runAnnouncement({
+      context: this.#context,
+      callId: this.id,
+      plan,
+      caller: this.#caller,
+      callee: this.#callee,
+      port,
+      answered: this.#answered,
+      ended: () => this.#progress.state === 'ended',
+      fail: (status, reason) => this.#setup.fail(status, reason),
+      hangUp: (reason) => this.hangUp('callrec', reason),
+      onStage: (stage) => (this.#stage = stage),
+      onOptOut: (evidence) => this.#optedOut(evidence),
+    });
+    this.#optOut = result?.optOut;
+    return result?.offerFrom;
+  }
+
+  /** The caller pressed the opt-out key in time: no recording from now on (the call goes on). */
+  #optedOut(evidence: ConsentEvidence): void {
+    const port = this.#media.port;
+    if (port === undefined) return;
+    port.setConsent(evidence);
+    port.recordOnConnect(false);
+    port.stopRecording({ ...this.summary(), endReason: 'caller opted out' });
+  }
+
+  /** Whether `callId` names this call: its id (the recording id) or the caller's SIP Call-ID. */
+  answersTo(callId: string): boolean {
+    return this.id === callId || this.#caller.request.callId === callId;
+  }
+
+  /** Pauses or resumes the recording of an answered call (CLI / admin API); true when it is now so. */
+  controlRecording(action: RecordingAction, by: string): boolean {
+    if (this.#progress.state !== 'confirmed') return false;
+    return this.#control?.control(action, by) ?? false;
+  }
+
   /** The caller retried after our relayed 401/407: same B call, CSeq + 1 (digest stays valid). */
   retryAfterChallenge(incoming: IncomingRequest): void {
     this.#setup.retry(incoming);
@@ -178,12 +249,17 @@ export class CallSession {
   /** CANCEL from the caller matched our INVITE (the core answered the CANCEL 200). */
   cancel(): void {
     this.#setup.cancel();
+    if (this.#stage !== undefined && this.#callee.request === undefined) {
+      // Cancelled during the announcement: nothing went to the callee
+      this.#end('caller', 487, 'cancelled');
+    }
   }
 
   /** ACK for a 2xx, from leg `leg` (matched by dialog). */
   onAck(ack: SipRequest, leg: LegName): void {
     if (leg === 'a' && this.#caller.acknowledge(ack)) {
       // The caller's ACK for the call's 2xx (or a retransmission of it)
+      this.#stage?.onAck(ack);
       this.#callee.ack(ack);
       return;
     }
@@ -208,6 +284,16 @@ export class CallSession {
       this.#reliable.onPrack(incoming);
       return;
     }
+    if (request.method === 'INFO') {
+      const key = parseInfoDigit(getHeader(request, 'Content-Type'), request.body);
+      if (key !== undefined && leg === 'a' && this.#stage?.active === true) this.#stage.onKey(key);
+      else if (key !== undefined) this.#control?.onKey(leg, key);
+      if (this.#answered.active) {
+        // callrec's own dialog with the caller (answer-first): no callee to relay to yet
+        incoming.respond(key === undefined ? 415 : 200);
+        return;
+      }
+    }
     this.#inDialog.relay(incoming, leg, dialog);
   }
 
@@ -220,7 +306,14 @@ export class CallSession {
     progress.endedBy ??= endedBy;
     progress.endReason = reason;
     if (progress.ringing) {
-      this.#caller.respond(endedBy === 'callrec' ? 500 : 487);
+      this.#stage?.abort();
+      if (this.#answered.active) this.#answered.bye(reason, except === 'a');
+      else if (!this.#caller.finalSent) this.#caller.respond(endedBy === 'callrec' ? 500 : 487);
+      if (this.#stage !== undefined && this.#callee.request === undefined) {
+        // Ended during the announcement: nothing went to the callee
+        this.#end(progress.endedBy, progress.finalStatus ?? 487, reason);
+        return;
+      }
       this.#setup.cancelCallee();
       return;
     }
@@ -250,6 +343,8 @@ export class CallSession {
     progress.finalStatus ??= status;
     if (progress.endReason === '') progress.endReason = reason;
     this.#setup.stop();
+    this.#stage?.abort();
+    this.#control?.stop();
     this.#caller.stop();
     this.#inDialog.stop();
     this.#reliable.stopAll();

@@ -1,5 +1,6 @@
 import type { AppError } from '../errors.js';
 import type { IncomingRequest, SipResponse, TimerHandle } from '../sip/index.js';
+import type { AnsweredCaller } from './announcement-answer.js';
 import type { CallContext } from './call-context.js';
 import type { CallMedia } from './call-media.js';
 import type { SdpRole } from './call-media-port.js';
@@ -28,6 +29,8 @@ export interface CallSetupInit {
   readonly end: (endedBy: EndedBy, status: number, reason: string) => void;
   /** Ends an answered call with BYE on both legs (callrec's decision). */
   readonly hangUp: (reason: string) => void;
+  /** The caller's dialog when callrec answered it before the callee (announcement, answer-first). */
+  readonly answered?: AnsweredCaller;
 }
 
 /**
@@ -47,6 +50,7 @@ export class CallSetup {
   readonly #media: CallMedia;
   readonly #end: (endedBy: EndedBy, status: number, reason: string) => void;
   readonly #hangUp: (reason: string) => void;
+  readonly #answered: AnsweredCaller | undefined;
   #provisionalFromB = false;
   #cancelRequested = false;
   #ringTimer: TimerHandle | undefined;
@@ -63,6 +67,7 @@ export class CallSetup {
     this.#media = init.media;
     this.#end = init.end;
     this.#hangUp = init.hangUp;
+    this.#answered = init.answered;
   }
 
   /** Whether the call is to end before the callee answers (CANCEL sent, or due once allowed). */
@@ -114,7 +119,9 @@ export class CallSetup {
   /** Fails the call toward the caller with `status` (callrec's decision) and ends it. */
   fail(status: number, reason: string): void {
     this.#clearRingTimer();
-    this.#caller.respond(status);
+    // A caller callrec answered itself (announcement) gets a BYE instead of the status
+    if (this.#answered?.active === true) this.#answered.bye(reason);
+    else if (!this.#caller.finalSent) this.#caller.respond(status);
     this.#end('callrec', status, reason);
   }
 
@@ -174,6 +181,9 @@ export class CallSetup {
       else this.#callee.ackAndByeStray(response);
       return;
     }
+    const answered = this.#answered?.active === true ? this.#answered : undefined;
+    // The pair's caller-side dialog takes over the one callrec answered (same tags)
+    answered?.release();
     const pair = this.#pairs.forResponse(response);
     if (pair === undefined) {
       this.#callee.ackAndByeStray(response);
@@ -187,6 +197,13 @@ export class CallSetup {
     this.#progress.answeredAt = new Date();
     this.#reliable.stopAll();
     pair.a.confirm();
+    if (answered !== undefined) {
+      // The caller already has callrec's answer in that codec: the callee's answer stays on its leg
+      this.#media.relayAnswer('b', response, 'answer');
+      this.#callee.ack();
+      this.#media.connected();
+      return;
+    }
     const sent = this.#caller.respond(response.status, {
       reason: response.reason,
       toTag: pair.aTag,
@@ -210,6 +227,7 @@ export class CallSetup {
       return;
     }
     if (this.#caller.finalSent) {
+      this.#answered?.bye(`callee answered ${response.status}`);
       this.#end('callrec', this.#progress.finalStatus ?? response.status, 'callee failed after final');
       return;
     }
@@ -244,7 +262,8 @@ export class CallSetup {
   #ringTimeout(): void {
     this.#ringTimer = undefined;
     if (!this.#progress.ringing) return;
-    this.#caller.respond(408, { reason: 'No Answer' });
+    if (this.#answered?.active === true) this.#answered.bye('No Answer');
+    else this.#caller.respond(408, { reason: 'No Answer' });
     this.#progress.endedBy = 'callrec';
     this.#progress.endReason = 'ring timeout';
     this.cancelCallee();

@@ -3,7 +3,10 @@ import {
   buildRequest,
   createCancel,
   Dialog,
+  isSipUri,
   newBranch,
+  parseUri,
+  sipUri,
   type ClientTransactionUser,
   type Endpoint,
   type SipRequest,
@@ -39,7 +42,7 @@ export class CalleeInvite {
   readonly #fromTag = randomBytes(6).toString('hex');
   readonly #context: CallContext;
   readonly #sessionId: string;
-  readonly #target: SipUri;
+  #target: SipUri;
   readonly #media: CallMedia;
   #destination: Endpoint | undefined;
   /** The caller's offer as sent to the callee (rewritten once, reused on an auth retry). */
@@ -64,6 +67,25 @@ export class CalleeInvite {
   /** The transport toward the callee (known once `resolve` succeeded). */
   get protocol(): TransportProtocol {
     return (this.#destination as Endpoint).protocol;
+  }
+
+  /**
+   * Sends the call elsewhere before the INVITE goes out (consent refused: `route`): a sip: URI, or
+   * a number on the callee's side (the target with that user part). False when `to` is neither;
+   * resolve again afterwards.
+   */
+  retarget(to: string): boolean {
+    if (this.#request !== undefined) throw new Error('the INVITE to the callee was already sent');
+    const current = this.#target;
+    const uri = /^sips?:/i.test(to) ? parseUri(to) : undefined;
+    let target: SipUri | undefined;
+    if (uri !== undefined) target = isSipUri(uri) ? uri : undefined;
+    else if (/^\+?[0-9*#]+$/.test(to))
+      target = sipUri({ scheme: current.scheme, user: to, host: current.host, port: current.port, params: current.params });
+    if (target === undefined) return false;
+    this.#target = target;
+    this.#destination = undefined;
+    return true;
   }
 
   /** Finds where the INVITE goes; rejects when the target does not resolve. */

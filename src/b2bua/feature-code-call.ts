@@ -13,8 +13,8 @@ import type { FeatureCodeOutcome } from './call-policy.js';
 const HOLD_MS = 800;
 
 /**
- * An SDP answer that rejects every offered stream (RFC 3264 §6: port 0): the call is answered
- * for signalling only. (Once media exists a confirmation tone is played instead.)
+ * An SDP answer that rejects every offered stream (RFC 3264 §6: port 0): the call is answered for
+ * signalling only (when no confirmation tone could be played in early media).
  */
 export function rejectingAnswer(offer: Buffer, address: string): Buffer {
   const lines = offer.toString('utf8').split(/\r?\n/);
@@ -41,8 +41,8 @@ export function rejectingAnswer(offer: Buffer, address: string): Buffer {
 
 /**
  * A call to a group feature code (SPEC §3): callrec answers it itself — it never reaches the
- * trunk — with the outcome in the reason phrase: 200 then BYE when it worked, 403 with the reason
- * otherwise.
+ * trunk — with the outcome in the reason phrase (after the confirmation tone, see
+ * `playOutcomeTone`): 200 then BYE when it worked, 403 with the reason otherwise.
  */
 export class FeatureCodeCall {
   readonly #context: CallContext;
@@ -59,8 +59,8 @@ export class FeatureCodeCall {
     this.#onEnded = onEnded;
   }
 
-  /** Answers with the outcome; returns the dialog to index when one was created. */
-  answer(outcome: FeatureCodeOutcome): Dialog | undefined {
+  /** Answers with the outcome (`sdp`: the tone's answer); returns the dialog to index when one was created. */
+  answer(outcome: FeatureCodeOutcome, sdp?: Buffer): Dialog | undefined {
     const request = this.#incoming.request;
     if (!outcome.ok) {
       this.#incoming.respond(403, { reason: outcome.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 80) });
@@ -70,7 +70,7 @@ export class FeatureCodeCall {
     const protocol = this.#incoming.source.protocol;
     const via = this.#context.via(protocol);
     const contact = this.#context.contact(protocol);
-    const body = request.body.length > 0 ? rejectingAnswer(request.body, via.host) : undefined;
+    const body = sdp ?? (request.body.length > 0 ? rejectingAnswer(request.body, via.host) : undefined);
     const sent = this.#incoming.respond(200, {
       reason: `OK (${outcome.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 60)})`,
       headers: [['Contact', contact], ...(body === undefined ? [] : [['Content-Type', 'application/sdp'] as const])],

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/index.js';
 import type { Dialog, DialogLayer, IncomingRequest } from '../sip/index.js';
+import { playOutcomeTone } from './announcement-tone.js';
+import type { MediaAnchor } from './call-media-port.js';
 import type { CallContext } from './call-context.js';
 import type { CallFacts, CallPolicy, FeatureCodeAction } from './call-policy.js';
 import { maskDigits } from './call-summary.js';
@@ -21,6 +24,8 @@ export interface FeatureCodeDialled {
   readonly facts: CallFacts;
   readonly dialled: string;
   readonly context: CallContext;
+  /** Media anchoring, for the confirmation tone; without it the call is answered silently. */
+  readonly media?: MediaAnchor | undefined;
 }
 
 /** Group feature codes from the PBX side: answered by callrec, never sent to the trunk. */
@@ -47,16 +52,19 @@ export class FeatureCodes {
         ok: false,
         message: `failed: ${error instanceof Error ? error.message : String(error)}`,
       }))
-      .then((outcome) => {
+      .then(async (outcome) => {
         this.#options.logger.info(
           { action, ok: outcome.ok, outcome: maskDigits(outcome.message, this.#options.personalData) },
           'feature code',
         );
+        const { logger } = this.#options;
+        const tone = await playOutcomeTone({ incoming, outcome, media: code.media, id: randomUUID(), facts, logger });
         const answered: { dialog?: Dialog } = {};
         const call = new FeatureCodeCall(context, incoming, () => {
           if (answered.dialog !== undefined) this.#calls.delete(answered.dialog);
+          tone?.close();
         });
-        answered.dialog = call.answer(outcome);
+        answered.dialog = call.answer(outcome, tone?.sdp);
         if (answered.dialog !== undefined) {
           this.#options.dialogs.add(answered.dialog);
           this.#calls.set(answered.dialog, call);

@@ -7,6 +7,7 @@ export {
   type CallDirection,
   type CallFacts,
   type CallPolicy,
+  type CallRefusal,
   type FeatureCodeAction,
   type FeatureCodeOutcome,
   type RecordingDecision,
@@ -15,3 +16,13 @@ export { maskDigits, type CallObserver, type CallSummary, type EndedBy } from '.
 export type { CallMediaPort, MediaAnchor, MediaCallInfo, SdpRelay, SdpRole } from './call-media-port.js';
 export { AnchoredMedia, type AnchoredMediaOptions } from './anchored-media.js';
 export type { ActiveRecording, LegMedia, RecordingPort } from './recording-port.js';
+export type { AnnouncementMode, AnnouncementPlan, PauseCodes, RecordedCallFeatures } from './announcement-plan.js';
+export type {
+  AnnouncementEvidence,
+  ConsentEvidence,
+  ConsentOutcome,
+  ConsentRules,
+  LegalBasis,
+  RefusalAction,
+} from './consent.js';
+export type { CallerPlayback, PlaySource, RecordingAction } from './call-media-port.js';

@@ -1,7 +1,8 @@
 import type { PayloadFormat, RelaySessionStats } from '../media/index.js';
 import type { LegName } from './call-context.js';
-import type { MediaCallInfo } from './call-media-port.js';
+import type { MediaCallInfo, RecordingAction } from './call-media-port.js';
 import type { CallSummary } from './call-summary.js';
+import type { ConsentEvidence } from './consent.js';
 
 /** What a leg's SDP says about its stream, for the recorder. */
 export interface LegMedia {
@@ -31,4 +32,8 @@ export interface ActiveRecording {
   update(leg: LegName, media: LegMedia): void;
   /** The call ended: the recording is finished and handed on (merge, metadata, seal). */
   finish(call: CallSummary, relay: RelaySessionStats): void;
+  /** Pauses or resumes (silence on the timeline, the span listed with `by`); true when it is now so. */
+  control(action: RecordingAction, by: string): boolean;
+  /** The consent evidence for the metadata (replaces an earlier one). */
+  consent(evidence: ConsentEvidence): void;
 }

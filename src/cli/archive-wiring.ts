@@ -15,13 +15,15 @@ import { SqliteUploadStore, type SqliteDatabase } from '../store/index.js';
 
 export interface Archive {
   readonly queue: UploadQueue;
+  /** Every configured target, built once (retention deletes through them). */
+  readonly targets: readonly ArchiveTarget[];
   /** Hands a sealed recording to the upload queue for its profile's targets. */
   archive(recording: FinalisedRecording, profileId: string | undefined, start: Date): void;
   close(): Promise<void>;
 }
 
 /** Builds one target from its config; secrets resolved here, never logged. */
-async function buildTarget(
+export async function buildTarget(
   target: TargetConfig,
   config: CallrecConfig,
   baseDir: string,
@@ -155,6 +157,7 @@ export async function startArchive(options: {
   await queue.start();
   return {
     queue,
+    targets,
     archive: (recording, profileId, start) => {
       const profile = options.config().profiles.find((candidate) => candidate.id === profileId);
       const configured = options.config().targets;

@@ -12,9 +12,15 @@ import {
 import { runConfigCheck } from './commands/config-check.js';
 import { runAuditCommand } from './commands/audit.js';
 import { runDemo } from './commands/demo.js';
+import { addEraseCommand } from './commands/erase.js';
+import { addExportCommand } from './commands/export.js';
 import { runGroupCommand } from './commands/group.js';
 import { runOnedriveAuthorize, runOnedriveRedeem } from './commands/onedrive.js';
 import { runUploadsRetry, runUploadsStatus } from './commands/uploads.js';
+import { runRecordingsHold, runRecordingsList } from './commands/recordings.js';
+import { runRecordingsDisposals } from './commands/recordings-disposals.js';
+import { runRetentionCommand } from './commands/retention.js';
+import { runRecoverCommand } from './commands/recover.js';
 import { runVerifyCommand } from './commands/verify.js';
 import { runServerCommand } from './commands/run.js';
 import { configPathFrom } from './config-path.js';
@@ -167,6 +173,17 @@ export function buildProgram(): Command {
       );
     });
 
+  program
+    .command('recover')
+    .description(
+      'crash recovery without SIP: repair, seal and queue recordings a crash left unfinished; exit 0 ok, 1 failed',
+    )
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: { config?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runRecoverCommand({ configPath: configPathFrom(o.config), out }));
+    });
+
   const onedrive = program.command('onedrive').description('connect a OneDrive archive target (OAuth 2.0)');
   onedrive
     .command('authorize')
@@ -187,6 +204,101 @@ export function buildProgram(): Command {
       const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
       exitWith(await runOnedriveRedeem(configPathFrom(o.config), code, target, out));
     });
+
+  const recordings = program.command('recordings').description('the recording catalogue, legal holds, disposal log');
+  recordings
+    .command('list')
+    .description('recordings oldest first (audited); numbers match in any format; deleted ones with --all')
+    .option('--number <n>', 'only recordings with this caller or callee (any format)')
+    .option('--since <iso>', 'only recordings that started at or after this time')
+    .option('--until <iso>', 'only recordings that started before this time')
+    .option('--json', 'print a JSON array')
+    .option('--all', 'include deleted recordings')
+    .option('--config <file>', CONFIG_HELP)
+    .action(
+      async (o: {
+        config?: string;
+        number?: string;
+        since?: string;
+        until?: string;
+        json?: boolean;
+        all?: boolean;
+      }) => {
+        const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+        exitWith(
+          await runRecordingsList({
+            configPath: configPathFrom(o.config),
+            out,
+            json: o.json === true,
+            all: o.all === true,
+            ...(o.number === undefined ? {} : { number: o.number }),
+            ...(o.since === undefined ? {} : { since: o.since }),
+            ...(o.until === undefined ? {} : { until: o.until }),
+          }),
+        );
+      },
+    );
+  recordings
+    .command('hold')
+    .description('put a recording under legal hold: retention and erasure skip it (audited); exit 1 unknown id')
+    .argument('<id>', 'recording id')
+    .requiredOption('--reason <text>', 'why it must be kept (case, request)')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (id: string, o: { config?: string; reason: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runRecordingsHold('hold', { configPath: configPathFrom(o.config), out, id, reason: o.reason }));
+    });
+  recordings
+    .command('release')
+    .description('lift the legal hold of a recording (audited); exit 1 unknown id')
+    .argument('<id>', 'recording id')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (id: string, o: { config?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(await runRecordingsHold('release', { configPath: configPathFrom(o.config), out, id }));
+    });
+  recordings
+    .command('disposals')
+    .description('the signed disposal log, verified (chain and signatures); exit 0 verified, 1 failed')
+    .option('--since <iso>', 'only entries at or after this time')
+    .option('--json', 'print JSON with the signed text of each entry')
+    .option('--cert <pem>', "verify with this certificate (default: the keystore's)")
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: { config?: string; since?: string; json?: boolean; cert?: string }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(
+        await runRecordingsDisposals({
+          configPath: configPathFrom(o.config),
+          out,
+          json: o.json === true,
+          ...(o.since === undefined ? {} : { since: o.since }),
+          ...(o.cert === undefined ? {} : { cert: o.cert }),
+        }),
+      );
+    });
+
+  program
+    .command('retention')
+    .description('retention of recordings')
+    .command('run')
+    .description('delete recordings past their retention everywhere, except held ones; exit 1 when one failed')
+    .option('--as-of <iso>', 'judge ages as if it were this time (default: now)')
+    .option('--dry-run', 'list what would be deleted; delete nothing')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (o: { config?: string; asOf?: string; dryRun?: boolean }) => {
+      const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+      exitWith(
+        await runRetentionCommand({
+          configPath: configPathFrom(o.config),
+          out,
+          dryRun: o.dryRun === true,
+          ...(o.asOf === undefined ? {} : { asOf: o.asOf }),
+        }),
+      );
+    });
+
+  addExportCommand(program, resolve(ROOT, 'bin', 'verify.sh'), exitWith);
+  addEraseCommand(program, exitWith);
 
   program
     .command('demo')

@@ -1,6 +1,13 @@
 import type { CallFacts, CallPolicy, FeatureCodeAction, FeatureCodeOutcome } from '../b2bua/index.js';
 import type { CallrecConfig } from '../config/index.js';
-import { createNumberNormaliser, decide, describeNumber, type Membership } from '../policy/index.js';
+import {
+  admitRecordedCall,
+  createNumberNormaliser,
+  decide,
+  describeNumber,
+  type Membership,
+  type RecorderHealth,
+} from '../policy/index.js';
 
 /** The policy plus what the call rows need: the parties' numbers normalised the same way. */
 export interface RecordingPolicy extends CallPolicy {
@@ -8,12 +15,21 @@ export interface RecordingPolicy extends CallPolicy {
   parties(facts: CallFacts): { caller: string | null; callee: string | null };
 }
 
+/** SIP status for a recorded call refused because the recorder cannot take it (RFC 3261 §21.5.4). */
+const RECORDING_UNAVAILABLE_STATUS = 503;
+
 /**
  * The B2BUA's view of the recording policy, built from one loaded config (a reload builds a new
  * one; running calls keep the decision they got). Membership is shared across reloads: it is the
- * database's state, refreshed by the server when another process changes it.
+ * database's state, refreshed by the server when another process changes it. `health` tells
+ * whether the recorder can take a call now; a profile with `onRecordingFailure: reject` refuses
+ * calls while it cannot (SPEC §4).
  */
-export function createRecordingPolicy(config: CallrecConfig, membership: Membership): RecordingPolicy {
+export function createRecordingPolicy(
+  config: CallrecConfig,
+  membership: Membership,
+  health: () => RecorderHealth = () => ({ problems: [] }),
+): RecordingPolicy {
   const normaliser = createNumberNormaliser(config.numbering, config.users);
   const codes = new Map<string, FeatureCodeAction>([
     [config.featureCodes.groupLogout, 'group-logout'],
@@ -44,9 +60,15 @@ export function createRecordingPolicy(config: CallrecConfig, membership: Members
 
     decide: (facts) => {
       const decision = decide(facts, config, membership);
-      return decision.record
-        ? { record: true, profileId: decision.profileId, reason: decision.reason }
-        : { record: false, reason: decision.reason };
+      if (!decision.record) return { record: false, reason: decision.reason };
+      const profile = config.profiles.find((candidate) => candidate.id === decision.profileId);
+      const admission = admitRecordedCall(profile?.onRecordingFailure ?? 'continue', health());
+      if (admission.admit) return { record: true, profileId: decision.profileId, reason: decision.reason };
+      return {
+        record: false,
+        reason: `${decision.reason}; refused: ${admission.reason}`,
+        refuse: { profileId: decision.profileId, status: RECORDING_UNAVAILABLE_STATUS, text: admission.reason },
+      };
     },
 
     featureCode: (dialled) => codes.get(decodeDialled(dialled)),

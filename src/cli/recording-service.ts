@@ -12,12 +12,25 @@ import type { Ledger, RecordingSigner, TimestampClient } from '../integrity/inde
 import type { RelaySessionStats } from '../media/index.js';
 import type { Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
-import { CallRecording, type RecordedParty, type RecordingCallInfo } from '../recorder/index.js';
+import {
+  CallRecording,
+  type RecordedParty,
+  type RecordingCallInfo,
+  type RecordingConsent,
+} from '../recorder/index.js';
 import type { RecordingStore } from '../store/index.js';
+import type { RecorderHealth } from '../policy/index.js';
 import type { RecordingPolicy } from './recording-policy.js';
+import { isOutOfSpace, type AlarmHandler } from './spool-space.js';
 
 /** How often running recordings advance their timelines when no packets arrive. */
 const TICK_MS = 50;
+/**
+ * Audio waiting in a partly filled write batch, and the WAV header sizes, reach the disk at least
+ * this often, so a crash (kill -9, power loss) loses about this much audio at most (SPEC §9; a full
+ * 32 KiB batch alone holds 2 s of 8 kHz audio).
+ */
+const FILE_FLUSH_INTERVAL_MS = 1000;
 
 export interface RecordingServiceOptions {
   /** The current config (reloads apply to recordings that start afterwards). */
@@ -35,6 +48,20 @@ export interface RecordingServiceOptions {
   readonly catalogue?: RecordingStore;
   /** Told about every finalised recording (the archive queue, later). */
   readonly onFinalised?: (recording: FinalisedRecording) => void;
+  /** The spool's state (SpoolSpace): recordings started while it has problems are flagged. */
+  readonly spool?: SpoolPort;
+  /**
+   * Raises `spool-reserve` (recording started below the reserve), `recording-failed` (a file
+   * failed) and `recorder-backlog` (a file's disk writes fall behind its audio; once per episode).
+   */
+  readonly onAlarm?: AlarmHandler;
+}
+
+/** What the recorder needs of the spool. */
+export interface SpoolPort {
+  health(): RecorderHealth;
+  /** A write failed for lack of space: give back the space kept for closing and sealing. */
+  releaseEmergencySpace(): Promise<boolean>;
 }
 
 /**
@@ -46,6 +73,8 @@ export class RecordingService implements RecordingPort {
   readonly #options: RecordingServiceOptions;
   readonly #running = new Set<CallRecording>();
   readonly #finalising = new Set<Promise<void>>();
+  /** The consent evidence of running recordings (announcement stage), for their metadata. */
+  readonly #consents = new WeakMap<CallRecording, RecordingConsent>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: RecordingServiceOptions) {
@@ -69,8 +98,16 @@ export class RecordingService implements RecordingPort {
       channels,
       formats: { caller: legs.a.formats, callee: legs.b.formats },
       now: this.#options.now ?? (() => performance.now()),
-      onError: (party, error) => logger.error({ party, err: error.message }, 'recording file failed; the call goes on'),
+      patchIntervalMs: FILE_FLUSH_INTERVAL_MS,
+      onError: (party, error) => this.#fileFailed(call.id, party, error, logger),
+      onBacklog: (party, backlog) => {
+        // Once per episode and file; the relay is never slowed: past the cap the oldest audio is dropped
+        const details = { recording: call.id, party, ...backlog };
+        if (this.#options.onAlarm === undefined) logger.warn(details, 'recorder backlog: the disk is slower than the audio');
+        else this.#options.onAlarm('recorder-backlog', details);
+      },
     });
+    this.#flagDegraded(recording, profile?.id ?? null);
     this.#running.add(recording);
     const registered = this.#register(call, recording.dir, profile, logger);
     this.#timer ??= setInterval(() => {
@@ -85,6 +122,13 @@ export class RecordingService implements RecordingPort {
         negotiated[party(leg)] = media.negotiated;
         recording.update(party(leg), media.formats, media.onHold);
       },
+      control: (action, by) => {
+        const changed = action === 'pause' ? recording.pause(by) : recording.resume();
+        if (changed) logger.info({ by }, action === 'pause' ? 'recording paused' : 'recording resumed');
+        // Idempotent: true when the recording is now in the state asked for
+        return changed || recording.paused === (action === 'pause');
+      },
+      consent: (evidence) => this.#consents.set(recording, evidence),
       finish: (summary, relay) => {
         this.#running.delete(recording);
         if (this.#running.size === 0 && this.#timer !== undefined) {
@@ -97,6 +141,23 @@ export class RecordingService implements RecordingPort {
         this.#finalising.add(done);
       },
     };
+  }
+
+  /** A recording that starts while the spool has problems records on, flagged (`continue`, SPEC §4). */
+  #flagDegraded(recording: CallRecording, profile: string | null): void {
+    const problems = this.#options.spool?.health().problems ?? [];
+    for (const problem of problems) recording.flag(`recording started while ${problem}`);
+    if (problems.length > 0) this.#options.onAlarm?.('spool-reserve', { recording: recording.id, profile, problems });
+  }
+
+  /** A file of a running recording failed (disk full, I/O error): the call goes on, the alarm goes off. */
+  #fileFailed(id: string, party: RecordedParty, error: Error, logger: Logger): void {
+    logger.error({ party, err: error.message }, 'recording file failed; the call goes on');
+    this.#options.onAlarm?.('recording-failed', { recording: id, party, error: error.message });
+    if (isOutOfSpace(error))
+      this.#options.spool?.releaseEmergencySpace().catch((cause: unknown) => {
+        logger.error({ err: cause instanceof Error ? cause.message : String(cause) }, 'cannot release emergency space');
+      });
   }
 
   /** Resolves when every recording handed to the pipeline so far is finalised (at shutdown). */
@@ -124,7 +185,7 @@ export class RecordingService implements RecordingPort {
       const finished = await recording.finish();
       const result = await finaliseRecording({
         recording: finished,
-        call: this.#callInfo(summary, profile),
+        call: this.#withConsent(this.#callInfo(summary, profile), recording),
         relay: { caller: relay.a, callee: relay.b },
         formats,
         ...(profile?.signing === false
@@ -189,6 +250,11 @@ export class RecordingService implements RecordingPort {
       logger.error({ err: errorText(error) }, 'recording catalogue: could not register the recording');
       return false;
     }
+  }
+
+  #withConsent(info: RecordingCallInfo, recording: CallRecording): RecordingCallInfo {
+    const consent = this.#consents.get(recording);
+    return consent === undefined ? info : { ...info, consent };
   }
 
   #callInfo(call: CallSummary, profile: ProfileConfig | undefined): RecordingCallInfo {

@@ -4,15 +4,26 @@ import { dirname } from 'node:path';
 import { AnchoredMedia, B2bua, PeerTable } from '../b2bua/index.js';
 import { PortAllocator } from '../media/index.js';
 import { RecordingService } from './recording-service.js';
+import { callFeaturesFor } from './call-features.js';
 import { startArchive, type Archive } from './archive-wiring.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { recoverAtStart } from './recover-recordings.js';
 import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
-import type { Logger } from '../observability/index.js';
-import { AdminHttpServer } from '../admin/index.js';
+import { CallrecMetrics, type Logger } from '../observability/index.js';
+import {
+  countCoreEvent,
+  observeCallsWithMetrics,
+  recordingFactsOf,
+  recordingStateCounts,
+  relayCountsOf,
+  startAdminEndpoint,
+} from '../admin/index.js';
 import { Ledger, ledgerDir, openKeyStore, Rfc3161TimestampClient, type KeyStore } from '../integrity/index.js';
 import { Membership } from '../policy/index.js';
 import {
   databasePath,
   openDatabase,
+  schemaVersion,
   SqliteCallStore,
   SqliteLedgerStore,
   SqliteMembershipStore,
@@ -20,7 +31,9 @@ import {
 } from '../store/index.js';
 import { createCallRows } from './call-rows.js';
 import { createRecordingPolicy } from './recording-policy.js';
+import { startRecorderHealth } from './recorder-health.js';
 import { certificateLogFields } from './commands/cert.js';
+import { startServerRetention } from './commands/retention.js';
 import {
   addressesElement,
   resolveTarget,
@@ -65,6 +78,8 @@ export interface RunningServer {
   readonly core: UserAgentCore;
   readonly b2bua: B2bua;
   readonly membership: Membership;
+  /** Prometheus metrics (`/metrics`); others count through it, e.g. `metrics.alarm('spool-reserve')`. */
+  readonly metrics: CallrecMetrics;
   /** Applies a reloaded config to new calls (recording policy, membership); running calls keep theirs. */
   reconfigure(config: CallrecConfig): void;
   /**
@@ -147,14 +162,34 @@ export interface StartServerOptions {
   readonly tap?: MessageTap;
 }
 
-/** Builds and starts the signalling path from a loaded config: transports, UA core, B2BUA. */
+/**
+ * Builds and starts the signalling path from a loaded config: transports, UA core, B2BUA. Holds
+ * `<dataDir>/callrec.pid` until closed, so a second callrec on the same data directory is refused.
+ */
 export async function startServer(
   config: CallrecConfig,
   configPath: string,
   logger: Logger,
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
+  const lock = await acquireDataDirLock(config.installation.dataDir, 'run');
+  try {
+    return await startLocked(config, configPath, logger, options, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: CallrecConfig,
+  configPath: string,
+  logger: Logger,
+  options: StartServerOptions,
+  lock: DataDirLock,
+): Promise<RunningServer> {
   const tap = options.tap;
+  const metrics = new CallrecMetrics();
   // The keystore first: without the installation key nothing can be signed, so a wrong or
   // missing password stops the start before any call is accepted (nothing is overwritten).
   const password = await resolveSecret(config.installation.keystorePassword, dirname(configPath));
@@ -178,6 +213,7 @@ export async function startServer(
       logger.debug({ when, checkpoint: written }, 'ledger checkpoint');
     } catch (error) {
       logger.error({ when, err: error instanceof Error ? error.message : String(error) }, 'ledger checkpoint failed');
+      metrics.failure('ledger-checkpoint');
     }
   };
   await checkpoint('start');
@@ -187,15 +223,29 @@ export async function startServer(
   const membershipTimer = setInterval(() => {
     membership.refreshIfChanged().catch((error: unknown) => {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'membership refresh failed');
+      metrics.failure('membership-refresh');
     });
   }, MEMBERSHIP_REFRESH_MS);
   membershipTimer.unref();
-  let policy = createRecordingPolicy(config, membership);
+  // The spool's reserve decides whether `reject` profiles take calls (SPEC §4); alarms are logged and counted
+  const recorderHealth = await startRecorderHealth(config, logger, (alarm) => metrics.alarm(alarm));
+  let policy = createRecordingPolicy(config, membership, recorderHealth.health);
   let currentConfig = config;
   const archive: Archive = await startArchive({
     config: () => currentConfig,
     baseDir: dirname(configPath),
     database,
+    signer: keyStore,
+    logger,
+  });
+  // Crash recovery before any call is accepted (SPEC §9); recovered recordings are queued at once
+  if (await recoverAtStart({ config, database, ledger, signer: keyStore, logger, archive }))
+    await checkpoint('recovery');
+  // Retention (SPEC §7): a run now and every 24 h; a failing run is logged, never fatal
+  const retention = startServerRetention({
+    database,
+    targets: archive.targets,
+    dataDir: config.installation.dataDir,
     signer: keyStore,
     logger,
   });
@@ -209,11 +259,14 @@ export async function startServer(
       : { timestamp: new Rfc3161TimestampClient({ url: config.installation.timestampUrl }) }),
     logger,
     catalogue: new SqliteRecordingStore(database),
+    spool: recorderHealth.spool,
+    onAlarm: recorderHealth.onAlarm,
     onFinalised: (recording) => {
       const metadata = recording.metadata;
       const profile = typeof metadata['profile'] === 'string' ? metadata['profile'] : undefined;
       const start = new Date(String(metadata['answer'] ?? metadata['start']));
       archive.archive(recording, profile, start);
+      metrics.recordingFinished(recordingFactsOf(recording));
     },
   });
   if (config.media.advertise === undefined && (config.media.host === '0.0.0.0' || config.media.host === '::'))
@@ -230,6 +283,8 @@ export async function startServer(
     recordableCodecsOnly: config.media.recordableCodecsOnly,
     recorder,
     logger,
+    onClosed: (_call, stats) => metrics.mediaClosed(relayCountsOf(stats)),
+    features: callFeaturesFor(() => currentConfig),
   });
   const callRows = createCallRows(new SqliteCallStore(database), () => policy, logger);
   const peers = new PeerTable(config);
@@ -259,7 +314,7 @@ export async function startServer(
     carryHeaders: config.b2bua.carryHeaders,
     personalData: config.log.personalData,
     policy,
-    calls: callRows,
+    calls: observeCallsWithMetrics(callRows, metrics),
     media,
     signalling: {
       sendRequest: (request, destination, user) =>
@@ -278,6 +333,7 @@ export async function startServer(
     send: (data, destination) => {
       if (wiring.transports === undefined) return Promise.reject(new Error('transport layer not ready'));
       tap?.sent(data, destination);
+      metrics.sipSent();
       return wiring.transports.send(data, destination);
     },
     clock,
@@ -293,7 +349,10 @@ export async function startServer(
     onRequest: (incoming) => b2bua.handleRequest(incoming),
     onAck: (ack) => b2bua.handleAck(ack),
     onCancel: (invite) => b2bua.handleCancel(invite),
-    onEvent: (event) => logCoreEvent(logger, event),
+    onEvent: (event) => {
+      logCoreEvent(logger, event);
+      countCoreEvent(metrics, event);
+    },
   });
   wiring.core = core;
   const baseDir = dirname(configPath);
@@ -302,6 +361,7 @@ export async function startServer(
     listeners,
     onData: (inbound) => {
       tap?.received(inbound.data, inbound.source);
+      metrics.sipReceived();
       core.receive(inbound);
     },
     onError: (error, source) => logger.debug({ source: source?.address, err: error.message }, 'transport error'),
@@ -316,15 +376,29 @@ export async function startServer(
     { trunk: config.trunk.addresses, trunkUri: config.trunk.uri, pbx: config.pbx.addresses, pbxUri: config.pbx.uri },
     'peers configured',
   );
-  const admin = await AdminHttpServer.start({
-    host: config.admin.http.host,
-    port: config.admin.http.port,
+  const catalogue = new SqliteRecordingStore(database);
+  metrics.setSources({
+    activeCalls: () => b2bua.callCount,
+    recordingStates: () => recordingStateCounts(catalogue),
+    uploadQueue: () => archive.queue.status(),
+  });
+  const admin = await startAdminEndpoint({
+    config: config.admin.http,
+    baseDir: dirname(configPath),
+    dataDir: config.installation.dataDir,
+    spoolMinFreeBytes: config.installation.spoolReserveMegabytes * 1024 * 1024,
+    metrics,
     health: () => ({
       calls: b2bua.callCount,
       dialogs: b2bua.dialogCount,
       transactions: core.transactionCount,
       registrations: b2bua.registrationCount,
     }),
+    listeners: () => bound,
+    probeDatabase: () => schemaVersion(database),
+    keystore: () => ({ loaded: true, notAfter: keyStore.describe().notAfter }),
+    uploads: () => archive.queue.status(),
+    logger,
   });
   logger.info({ host: config.admin.http.host, port: admin.port }, 'admin http listening');
   let closed = false;
@@ -335,10 +409,11 @@ export async function startServer(
     core,
     b2bua,
     membership,
+    metrics,
     reconfigure: (next) => {
       currentConfig = next;
       membership.reconfigure(next);
-      policy = createRecordingPolicy(next, membership);
+      policy = createRecordingPolicy(next, membership, recorderHealth.health);
       b2bua.setPolicy(policy);
     },
     close: async (options = {}) => {
@@ -361,11 +436,14 @@ export async function startServer(
       core.close();
       await Promise.all([transports.close(), admin.close()]);
       clearInterval(checkpointTimer);
+      await retention.stop();
       await recorder.flush();
+      recorderHealth.close();
       await archive.close();
       await checkpoint('shutdown');
       await callRows.flush();
       await database.close();
+      await lock.release();
     },
   };
 }

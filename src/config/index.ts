@@ -2,7 +2,7 @@ export { configSchemaPath, loadConfig, networkProblem, sipUriProblem, validateCo
 export type { ConfigError, LoadConfigResult } from './load-config.js';
 export { timeZoneProblem } from './archive-checks.js';
 export { folderTemplateProblem, localPathProblem, splitTemplatePath } from './folder-template.js';
-export { webhookUrlProblem } from './network-checks.js';
+export { isLoopback, webhookUrlProblem } from './network-checks.js';
 export { describeSecret, listSecrets, resolveSecret } from './secrets.js';
 export type { ResolveSecretOptions, SecretLocation } from './secrets.js';
 export type * from './types.js';

@@ -51,6 +51,7 @@ export function resolvePaths(config: CallrecConfig, baseDir: string): CallrecCon
       ),
     })),
     targets: config.targets.map(target),
+    admin: { ...config.admin, http: withDefined({ ...config.admin.http }, { token: secret(config.admin.http.token) }) },
     ...(config.email === undefined
       ? {}
       : {

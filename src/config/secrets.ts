@@ -81,5 +81,6 @@ export function listSecrets(config: CallrecConfig): SecretLocation[] {
     }
   });
   add('/email/smtp/password', config.email?.smtp.password);
+  add('/admin/http/token', config.admin.http.token);
   return found;
 }

@@ -1,5 +1,5 @@
 import { isRecord, records, strings, type ConfigError } from './config-error.js';
-import { networkProblem, sipUriProblem } from './network-checks.js';
+import { isLoopback, networkProblem, sipUriProblem } from './network-checks.js';
 
 /**
  * Checks the schema cannot express: addresses and URIs, unique ids and references between
@@ -50,7 +50,7 @@ export function semanticErrors(data: unknown): ConfigError[] {
     checkRefs(`/profiles/${i}/users`, profile.users, 'users', 'user');
     checkRefs(`/profiles/${i}/targets`, profile.targets, 'targets', 'target');
     const consent = profile.consent;
-    if (isRecord(consent) && typeof consent.routeTo === 'string') {
+    if (isRecord(consent) && typeof consent.routeTo === 'string' && /^sips?:/i.test(consent.routeTo)) {
       const problem = sipUriProblem(consent.routeTo);
       if (problem !== undefined) error(`/profiles/${i}/consent/routeTo`, problem);
     }
@@ -93,6 +93,12 @@ export function semanticErrors(data: unknown): ConfigError[] {
   const codes = data.featureCodes;
   if (isRecord(codes) && typeof codes.groupLogin === 'string' && codes.groupLogin === codes.groupLogout) {
     error('/featureCodes/groupLogin', 'must differ from groupLogout');
+  }
+
+  const adminHttp = isRecord(data.admin) ? data.admin.http : undefined;
+  if (isRecord(adminHttp) && typeof adminHttp.host === 'string' && !isLoopback(adminHttp.host)) {
+    if (adminHttp.token === undefined)
+      error('/admin/http/token', `required when the admin endpoint listens on ${adminHttp.host} (not loopback)`);
   }
   return errors;
 }

@@ -186,10 +186,21 @@ export interface FeatureCodesConfig {
   readonly groupLogin: string;
 }
 
+/** How the announcement reaches the caller before the callee is called. */
+export type AnnouncementMode = 'early-media' | 'answer-first';
+
 /** Announcement WAV files, absolute after loading. */
 export interface AnnouncementConfig {
   readonly inbound?: string;
   readonly outbound?: string;
+  /** @default "early-media" (absent in configs loaded before the key existed) */
+  readonly mode?: AnnouncementMode;
+}
+
+/** DTMF codes of the recorded party that pause and resume its recording. */
+export interface PauseConfig {
+  readonly pauseCode: string;
+  readonly resumeCode: string;
 }
 
 /** Consent settings; the digit/timeout/refusal keys only matter for `consent` and `opt-out`. */
@@ -203,8 +214,10 @@ export interface ConsentConfig {
   readonly timeoutSeconds: number;
   /** @default "connect-unrecorded" */
   readonly onRefusal: RefusalAction;
-  /** Required when onRefusal is "route". */
+  /** Required when onRefusal is "route": a sip: URI or a number on the callee's side. */
   readonly routeTo?: string;
+  /** SIP status for onRefusal "reject". @default 603 (absent in configs loaded before the key existed) */
+  readonly rejectStatus?: number;
 }
 
 export interface ProfileConfig {
@@ -226,6 +239,8 @@ export interface ProfileConfig {
   /** @default {} */
   readonly announcement: AnnouncementConfig;
   readonly consent: ConsentConfig;
+  /** Pause/resume by DTMF; off when absent. */
+  readonly pause?: PauseConfig;
   /** @default true */
   readonly signing: boolean;
   /** Target ids (checked to exist). @default [] */
@@ -342,6 +357,8 @@ export interface AdminHttpConfig {
   readonly host: string;
   /** @default 9060 */
   readonly port: number;
+  /** Bearer token every request must carry; required when `host` is not a loopback address. */
+  readonly token?: Secret;
 }
 
 export interface AdminConfig {

@@ -13,3 +13,29 @@ export { RelaySession, type RelaySessionOptions, type RelaySessionStats } from '
 // Codecs and RTP packet parsing (maintained with src/media/codec and src/media/rtp).
 export * from './codec/index.js';
 export * from './rtp/index.js';
+
+// Announcements and DTMF (issue "Announcements, consent, pause/resume").
+export {
+  AudioClips,
+  PACKET_MS,
+  decodeWav,
+  encodeClip,
+  isPlayableFormat,
+  resample,
+  synthesizeTones,
+  type ClipFiles,
+  type EncodedClip,
+  type PcmClip,
+  type ToneStep,
+} from './audio-clip.js';
+export { Playback, SYSTEM_SCHEDULER, playClip, type PlayOptions, type PlaybackEnd, type PlayerScheduler } from './player.js';
+export {
+  DigitSequence,
+  RtpDtmfDetector,
+  digitOfEvent,
+  parseDigit,
+  parseInfoDigit,
+  type DigitListener,
+  type DigitSequenceOptions,
+  type DtmfDigit,
+} from './dtmf.js';

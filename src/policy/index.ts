@@ -9,6 +9,12 @@ export {
 } from './membership.js';
 export { createNumberNormaliser, describeNumber, numberKey, type NumberNormaliser } from './numbering.js';
 export { allMembersActive, decide } from './rules.js';
+export {
+  admitRecordedCall,
+  type RecorderHealth,
+  type RecordingAdmission,
+  type RecordingFailurePolicy,
+} from './recording-admission.js';
 export type {
   CallFacts,
   Decision,

@@ -7,7 +7,8 @@ import type { LegStats } from './leg-stats.js';
 import type { PcmSink } from './pcm-sink.js';
 import type { RecorderPacket } from './recorder-packet.js';
 import { RecordingClock } from './timeline.js';
-import { WavWriter, type WavFileSummary } from './wav-writer.js';
+import { repairWavFile } from './wav-repair.js';
+import { WavWriter, type WavBacklog, type WavFileSummary } from './wav-writer.js';
 
 /** SPEC §2 channel modes: which legs are recorded and how the files are laid out. */
 export type ChannelMode = 'caller' | 'callee' | 'both-separate' | 'both-stereo';
@@ -32,6 +33,8 @@ export interface CallRecordingOptions {
   readonly keepDigits?: boolean;
   /** Called once per failure of a file (disk full, …); the call goes on. */
   readonly onError?: (party: RecordedParty, error: Error) => void;
+  /** Called once per backlog episode of a file (the disk is slower than the audio); the call goes on. */
+  readonly onBacklog?: (party: RecordedParty, backlog: WavBacklog) => void;
 }
 
 /** One recorded party's file and completeness figures. */
@@ -53,6 +56,8 @@ export interface FinishedRecording {
   /** Length of the recorded timeline (answer to end of call), ms. */
   readonly durationMs: number;
   readonly legs: readonly RecordedLeg[];
+  /** What the owner flagged about the recording (e.g. started while the spool was below its reserve). */
+  readonly problems?: readonly string[];
 }
 
 type MutablePacket = { -readonly [K in keyof RecorderPacket]: RecorderPacket[K] };
@@ -106,7 +111,9 @@ export class CallRecording {
   readonly #legs: Partial<Record<RecordedParty, Leg>> = {};
   readonly #view = createRtpHeaderView();
   readonly #opened: Promise<void>;
+  readonly #problems: string[] = [];
   #finished: Promise<FinishedRecording> | undefined;
+  #paused = false;
 
   constructor(options: CallRecordingOptions) {
     this.#options = options;
@@ -152,6 +159,11 @@ export class CallRecording {
     return Object.values(this.#legs).map((leg) => leg.file);
   }
 
+  /** Notes a problem for the metadata's completeness report (the recording is then incomplete). */
+  flag(problem: string): void {
+    if (!this.#problems.includes(problem)) this.#problems.push(problem);
+  }
+
   /** An RTP datagram of `party` (the relay's fork); junk and RTCP are ignored. Never throws. */
   push(party: RecordedParty, datagram: Buffer, arrivalMs: number): void {
     const leg = this.#legs[party];
@@ -184,6 +196,30 @@ export class CallRecording {
     leg.recorder.setHold(onHold, 'hold');
   }
 
+  /** Whether the recording is paused now. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Pauses every party at once (SPEC §4): what arrives until `resume` becomes silence on the same
+   * timeline, the span is listed with `reason` in the stats. False when already paused or finished.
+   */
+  pause(reason: string): boolean {
+    if (this.#finished !== undefined || this.#paused) return false;
+    this.#paused = true;
+    for (const leg of Object.values(this.#legs)) leg.recorder.pause(reason);
+    return true;
+  }
+
+  /** Ends the pause of every party; false when not paused or finished. */
+  resume(): boolean {
+    if (this.#finished !== undefined || !this.#paused) return false;
+    this.#paused = false;
+    for (const leg of Object.values(this.#legs)) leg.recorder.resume();
+    return true;
+  }
+
   /** Ends the timeline now, closes the files; idempotent. Never rejects: failures are in the legs. */
   finish(): Promise<FinishedRecording> {
     this.#finished ??= this.#finish();
@@ -191,7 +227,7 @@ export class CallRecording {
   }
 
   async #open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await Promise.all(
       Object.values(this.#legs).map(async (leg) => {
         try {
@@ -207,6 +243,7 @@ export class CallRecording {
               leg.error ??= error.message;
               this.#options.onError?.(leg.party, error);
             },
+            onBacklog: (backlog) => this.#options.onBacklog?.(leg.party, backlog),
           });
           leg.writer = writer;
           leg.sink.attach(writer);
@@ -231,11 +268,37 @@ export class CallRecording {
             wav = await leg.writer.close();
           } catch (error) {
             leg.error ??= error instanceof Error ? error.message : String(error);
+            wav = await salvage(leg.writer.path);
           }
         }
         return { party: leg.party, file: leg.file, wav, stats: legStats, error: leg.error };
       }),
     );
-    return { id: this.id, dir: this.dir, channels: this.channels, durationMs, legs };
+    return { id: this.id, dir: this.dir, channels: this.channels, durationMs, legs, problems: [...this.#problems] };
+  }
+}
+
+/**
+ * A file whose writer failed (disk full, I/O error) keeps the audio that reached the disk: its
+ * header is made to describe exactly that, so it is sealed and archived with the failure stated in
+ * the metadata. `undefined` when nothing usable is left.
+ */
+async function salvage(path: string): Promise<WavFileSummary | undefined> {
+  try {
+    const { info } = await repairWavFile(path);
+    return {
+      path,
+      format: info.format,
+      channels: info.channels,
+      sampleRate: info.sampleRate,
+      container: info.container,
+      frames: info.frames,
+      dataBytes: info.dataBytes,
+      fileBytes: info.dataOffset + info.dataBytes + (info.dataBytes & 1),
+      droppedBytes: 0,
+      durationMs: (info.frames * 1000) / info.sampleRate,
+    };
+  } catch {
+    return undefined;
   }
 }

@@ -22,11 +22,13 @@ export {
   type WavInfo,
   type WavParseResult,
 } from './wav-format.js';
-export { repairWavFile } from './wav-repair.js';
+export { repairWavFile, wavFileSummary, type WavRepairResult } from './wav-repair.js';
 export { mergeToStereo, type MergeToStereoOptions } from './stereo-merge.js';
 export {
   buildRecordingMetadata,
+  type RecordingAnnouncement,
   type RecordingCallInfo,
+  type RecordingConsent,
   type RecordingMetadataInput,
   type RelayLegCounters,
 } from './metadata.js';

@@ -41,6 +41,13 @@ export interface LegRecorderOptions {
 const DTMF_DIGITS = '0123456789*#ABCD';
 
 /**
+ * Decode and resample scratch shared by every leg recorder: a packet is decoded, resampled and
+ * handed to the sink (which copies it) in one synchronous step, so no two legs use it at once,
+ * and a thousand legs do not each keep 12 KiB of it.
+ */
+const scratch = { pcm: new Int16Array(2048), resampled: new Int16Array(4096) };
+
+/**
  * Records one leg onto the call's timeline: reorders, decodes and places every forked RTP packet,
  * fills loss, silence suppression, CN, DTMF, hold and pause with silence, and survives SSRC and
  * timestamp jumps (SPEC §2). `push` and `tick` never throw and allocate nothing per packet.
@@ -60,8 +67,6 @@ export class LegRecorder {
   readonly #decoders: LegDecoders;
   readonly #hold = new SpanLog();
   readonly #pause = new SpanLog();
-  #pcm = new Int16Array(2048);
-  #resampled = new Int16Array(4096);
   #written = 0;
   #ssrc = -1;
   #previousSsrc = -1;
@@ -275,21 +280,15 @@ export class LegRecorder {
     if (start !== this.#written) this.#resampler.reset(); // no interpolation across a gap
     const payload = buffer.payload(slot);
     const samples = decoder.samplesFor(bytes);
-    if (this.#pcm.length < samples) this.#pcm = new Int16Array(samples);
-    const decoded = decoder.decode(payload, this.#pcm, 0);
-    if (decoder.sampleRate === this.sampleRate) return this.#writeAt(start, this.#pcm, decoded);
+    if (scratch.pcm.length < samples) scratch.pcm = new Int16Array(samples);
+    const pcm = scratch.pcm;
+    const decoded = decoder.decode(payload, pcm, 0);
+    if (decoder.sampleRate === this.sampleRate) return this.#writeAt(start, pcm, decoded);
     const room = LinearResampler.capacityFor(decoded, decoder.sampleRate, this.sampleRate);
-    if (this.#resampled.length < room) this.#resampled = new Int16Array(room);
-    const frames = this.#resampler.process(
-      this.#pcm,
-      0,
-      decoded,
-      decoder.sampleRate,
-      this.sampleRate,
-      this.#resampled,
-      0,
-    );
-    this.#writeAt(start, this.#resampled, frames);
+    if (scratch.resampled.length < room) scratch.resampled = new Int16Array(room);
+    const resampled = scratch.resampled;
+    const frames = this.#resampler.process(pcm, 0, decoded, decoder.sampleRate, this.sampleRate, resampled, 0);
+    this.#writeAt(start, resampled, frames);
   }
 
   /** Writes `count` frames at timeline frame `start`: silence before, never backwards. */

@@ -11,6 +11,33 @@ export interface RecordedPartyInfo {
   readonly name: string | null;
 }
 
+/** The announcement played before the recording (SPEC §2): which file, its hash, when. */
+export interface RecordingAnnouncement {
+  /** File name without folders. */
+  readonly file: string;
+  /** SHA-256 (hex) of the file as played. */
+  readonly sha256: string;
+  /** 'early-media' (183 before the callee was called) or 'answer-first' (200, then played). */
+  readonly mode: string;
+  /** ISO 8601 instants. */
+  readonly startedAt: string;
+  readonly endedAt: string;
+}
+
+/** The evidence of the caller's consent (SPEC §4), signed with the recording. */
+export interface RecordingConsent {
+  readonly legalBasis: 'obligation' | 'consent' | 'opt-out';
+  /** `not-announced`: the announcement could not be played (file or codec problem). */
+  readonly outcome: 'announced' | 'accepted' | 'refused' | 'timeout' | 'opted-out' | 'not-announced';
+  /** The configured key that decided the outcome (accept, refuse, opt-out); never any other key. */
+  readonly digit: string | null;
+  /** When the outcome was decided (ISO 8601); for `announced`, when the announcement ended. */
+  readonly decidedAt: string;
+  /** consent / opt-out: how long the caller had to press the key after the announcement. */
+  readonly timeoutSeconds?: number;
+  readonly announcement: RecordingAnnouncement | null;
+}
+
 /** What the B2BUA knew about the call (labels from SIP, never from SSRC order). */
 export interface RecordingCallInfo {
   readonly id: string;
@@ -27,6 +54,8 @@ export interface RecordingCallInfo {
   readonly endReason: string;
   readonly endedBy: 'caller' | 'callee' | 'callrec';
   readonly finalStatus: number | undefined;
+  /** How the caller was told and agreed (absent for calls recorded without an announcement stage). */
+  readonly consent?: RecordingConsent;
 }
 
 /** Relay counters of one party's stream. */
@@ -63,16 +92,31 @@ const COVERAGE_TOLERANCE_MS = 300;
  */
 export function buildRecordingMetadata(input: RecordingMetadataInput): Record<string, unknown> {
   const { call, recording } = input;
-  const problems = [...(input.problems ?? [])];
+  const problems = [...(recording.problems ?? []), ...(input.problems ?? [])];
   const legs = recording.legs.map((leg) => {
     const relay = input.relay[leg.party];
     const { stats } = leg;
     if (leg.error !== undefined) problems.push(`${leg.party}: ${leg.error}`);
+    // A failed file keeps what reached the disk; a stereo merge would pad the rest with silence
+    if (
+      leg.error !== undefined &&
+      leg.wav !== undefined &&
+      leg.wav.durationMs + COVERAGE_TOLERANCE_MS < recording.durationMs
+    )
+      problems.push(
+        `${leg.party}: ${Math.round(leg.wav.durationMs)} ms of ${Math.round(recording.durationMs)} ms written before the failure`,
+      );
     if (stats.firstPacketMs === null) problems.push(`${leg.party}: no RTP received`);
     if (stats.packetsLost > 0) problems.push(`${leg.party}: ${stats.packetsLost} packets lost`);
     if (stats.packetsLate > 0) problems.push(`${leg.party}: ${stats.packetsLate} packets late`);
     if (stats.framesDropped > 0) problems.push(`${leg.party}: ${stats.framesDropped} frames dropped on resync`);
-    if (leg.wav !== undefined && leg.wav.droppedBytes > 0)
+    const droppedSpans = leg.wav?.droppedSpans ?? [];
+    if (droppedSpans.length > 0) {
+      const droppedMs = droppedSpans.reduce((sum, span) => sum + span.endMs - span.startMs, 0);
+      problems.push(
+        `${leg.party}: ${Math.round(droppedMs)} ms of audio dropped in ${droppedSpans.length} span(s): the disk fell behind (recorder backlog)`,
+      );
+    } else if (leg.wav !== undefined && leg.wav.droppedBytes > 0)
       problems.push(`${leg.party}: ${leg.wav.droppedBytes} bytes not written (disk)`);
     return {
       party: leg.party,
@@ -98,6 +142,7 @@ export function buildRecordingMetadata(input: RecordingMetadataInput): Record<st
       lastPacketMs: stats.lastPacketMs,
       holdSpans: stats.holdSpans,
       pauseSpans: stats.pauseSpans,
+      ...(droppedSpans.length === 0 ? {} : { droppedSpans }),
       durationMs: stats.durationMs,
       ...(leg.error === undefined ? {} : { error: leg.error }),
     };
@@ -118,6 +163,12 @@ export function buildRecordingMetadata(input: RecordingMetadataInput): Record<st
     };
   });
   if (files.length === 0) problems.push('no audio file');
+  // Every party is paused together, so the first leg's spans are the recording's pauses
+  const pauses = (recording.legs[0]?.stats.pauseSpans ?? []).map((span) => ({
+    from: Math.round(span.startMs),
+    to: Math.round(span.endMs),
+    by: span.reason,
+  }));
   return {
     format: 'callrec-recording/1',
     id: call.id,
@@ -136,6 +187,8 @@ export function buildRecordingMetadata(input: RecordingMetadataInput): Record<st
     finalStatus: call.finalStatus ?? null,
     channels: recording.channels,
     recordingDurationMs: Math.round(recording.durationMs),
+    ...(call.consent === undefined ? {} : { consent: call.consent }),
+    pauses,
     files,
     legs,
     completeness: { complete: problems.length === 0, problems },

@@ -20,11 +20,18 @@ const LOST = 3;
  */
 export type InsertResult = 'held' | 'duplicate' | 'late' | 'probation' | 'full' | 'restart';
 
+/** Slot sizes grow in steps of this many bytes (a 160-byte G.711 frame takes 160, G.722 20 ms too). */
+const SLOT_STEP = 32;
+
 /** Options of {@link ReorderBuffer}. */
 export interface ReorderBufferOptions {
   /** Number of packet slots in the ring. */
   readonly capacity: number;
-  /** Largest payload a slot stores; bigger payloads are held with `length` -1. */
+  /**
+   * Largest payload a slot stores; bigger payloads are held with `length` -1. Slots start as
+   * large as the first payload (rounded up) and grow only when a larger one arrives, so a G.711
+   * leg keeps ~5 KiB of payload bytes, not capacity × maxPayloadBytes.
+   */
   readonly maxPayloadBytes: number;
   /** How long a packet may wait for the missing packets before it. */
   readonly windowMs: number;
@@ -47,8 +54,9 @@ export class ReorderBuffer {
   readonly arrivalMs: Float64Array;
   /** Payload bytes per slot, -1 when the payload did not fit. */
   readonly length: Int32Array;
-  /** All slots' payload bytes, `maxPayloadBytes` per slot (the last slot is the probation slot). */
-  readonly #pool: Uint8Array;
+  /** All slots' payload bytes, `#slotBytes` per slot (the last slot is the probation slot); empty until the first packet. */
+  #pool: Uint8Array = NO_BYTES;
+  #slotBytes = 0;
   /** Per slot a view on its payload, re-made only when the slot's payload length changes. */
   readonly #views: Uint8Array[] = [];
   readonly #state: Uint8Array;
@@ -78,7 +86,6 @@ export class ReorderBuffer {
     this.arrivalMs = new Float64Array(slots);
     this.length = new Int32Array(slots);
     this.#state = new Uint8Array(slots);
-    this.#pool = new Uint8Array(slots * options.maxPayloadBytes);
     for (let i = 0; i < slots; i++) this.#views.push(NO_BYTES);
   }
 
@@ -204,12 +211,27 @@ export class ReorderBuffer {
   }
 
   #copyPayload(slot: number, payload: Uint8Array): void {
-    const start = slot * this.#maxPayloadBytes;
+    if (payload.length > this.#slotBytes) this.#growSlots(payload.length);
+    const start = slot * this.#slotBytes;
     this.#pool.set(payload, start);
     // Payload sizes are constant within a stream, so steady state reuses the view.
     if (this.#views[slot]?.length !== payload.length) {
       this.#views[slot] = this.#pool.subarray(start, start + payload.length);
     }
+  }
+
+  /** Re-lays the pool out with larger slots (first packet, or a codec with bigger frames), keeping every slot's payload. */
+  #growSlots(bytes: number): void {
+    const slotBytes = Math.min(this.#maxPayloadBytes, Math.ceil(bytes / SLOT_STEP) * SLOT_STEP);
+    const pool = new Uint8Array(this.#views.length * slotBytes);
+    for (let slot = 0; slot < this.#views.length; slot++) {
+      const old = this.#views[slot] ?? NO_BYTES;
+      const start = slot * slotBytes;
+      pool.set(old, start);
+      this.#views[slot] = old.length === 0 ? NO_BYTES : pool.subarray(start, start + old.length);
+    }
+    this.#pool = pool;
+    this.#slotBytes = slotBytes;
   }
 
   #hold(slot: number): void {

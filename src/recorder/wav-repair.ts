@@ -1,12 +1,17 @@
 import { open } from 'node:fs/promises';
 import { AppError } from '../errors.js';
 import { parseWavHeader, RIFF_SIZE_LIMIT, setWavSizes, type WavInfo } from './wav-format.js';
+import type { WavFileSummary } from './wav-writer-options.js';
 
 /** Result of {@link repairWavFile}: the header as it now stands. */
 export interface WavRepairResult {
   /** Whether the file was changed. */
   readonly repaired: boolean;
   readonly info: WavInfo;
+  /** The file's length before the repair. */
+  readonly fileBytesBefore: number;
+  /** The file's length now (a partial frame cut off, or a pad byte added). */
+  readonly fileBytes: number;
 }
 
 /** How much of the file start is read to find the header (ours needs < 100 bytes). */
@@ -33,7 +38,7 @@ export async function repairWavFile(path: string): Promise<WavRepairResult> {
     const parsed = parseWavHeader(head.subarray(0, bytesRead), fileSize);
     if (!parsed.ok) throw new AppError('RECORDING_FORMAT', `cannot repair ${path}: ${parsed.error.message}`);
     const info = parsed.info;
-    if (info.sizesMatch === true) return { repaired: false, info };
+    if (info.sizesMatch === true) return { repaired: false, info, fileBytesBefore: fileSize, fileBytes: fileSize };
 
     const onDisk = fileSize - info.dataOffset;
     const dataBytes = onDisk - (onDisk % info.blockAlign);
@@ -49,13 +54,29 @@ export async function repairWavFile(path: string): Promise<WavRepairResult> {
     await handle.sync();
     const reparsed = parseWavHeader(header, fileBytes);
     if (!reparsed.ok) throw new Error(`repaired header does not parse: ${reparsed.error.message}`);
-    return { repaired: true, info: reparsed.info };
+    return { repaired: true, info: reparsed.info, fileBytesBefore: fileSize, fileBytes };
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw ioError(path, error);
   } finally {
     await handle.close().catch(() => undefined); // a close error cannot undo the synced repair
   }
+}
+
+/** What a WAV file holds, as {@link WavWriter.close} reports it, from its (repaired) header. */
+export function wavFileSummary(path: string, info: WavInfo): WavFileSummary {
+  return {
+    path,
+    format: info.format,
+    channels: info.channels,
+    sampleRate: info.sampleRate,
+    container: info.container,
+    frames: info.frames,
+    dataBytes: info.dataBytes,
+    fileBytes: info.dataOffset + info.dataBytes + (info.dataBytes & 1),
+    droppedBytes: 0,
+    durationMs: (info.frames * 1000) / info.sampleRate,
+  };
 }
 
 async function writeAll(handle: Awaited<ReturnType<typeof open>>, buf: Buffer): Promise<void> {

@@ -1,121 +1,117 @@
-import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
 import { AppError } from '../errors.js';
 import type { PcmSink } from './pcm-sink.js';
+import { silenceByte, type WavFormat } from './wav-format.js';
+import { BacklogWatch } from './wav-writer-backlog.js';
+import { onSharedTick } from './wav-writer-clock.js';
+import { WavFile } from './wav-writer-file.js';
 import type { WavFileSummary, WavWriterOptions } from './wav-writer-options.js';
-import { syncDirectory, writeAll } from './write-all.js';
-import {
-  buildWavHeader,
-  bytesPerSample,
-  setWavSizes,
-  silenceByte,
-  wavHeaderLayout,
-  type WavFormat,
-  type WavLayout,
-} from './wav-format.js';
+import { BatchPool, silenceBlock } from './wav-writer-pool.js';
 
-export type { WavFileSummary, WavWriterOptions } from './wav-writer-options.js';
+export type { WavBacklog, WavFileSummary, WavWriterOptions } from './wav-writer-options.js';
 
+/** A batch of audio on its way to the file; `offset` is its position in the data chunk. */
 type WriteOp =
-  | { readonly kind: 'data'; readonly buf: Buffer; readonly len: number }
+  | { readonly kind: 'data'; readonly buf: Buffer; readonly len: number; readonly offset: number }
   | { readonly kind: 'silence'; readonly bytes: number }
   | { readonly kind: 'patch' };
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 /**
- * Streams one WAV file in constant memory: callers copy samples into a preallocated batch buffer;
- * full batches are written in order, one write in flight, off the caller's path. The header is
- * patched every `patchIntervalMs` and at close, and becomes RF64 past the threshold. Disk errors
- * never throw into the write methods: the first is kept, reported once, and later audio is dropped.
+ * Streams one WAV file in constant memory: callers copy samples into a batch buffer (from a pool
+ * shared by all writers); full batches are written in order, one write in flight, off the
+ * caller's path. The header is patched every `patchIntervalMs` (one timer shared by all writers)
+ * and at close, and becomes RF64 past the threshold. A disk slower than the audio raises
+ * `onBacklog` once per episode; past `maxPendingBytes` the oldest waiting batch becomes silence,
+ * so memory stays bounded and the caller is never blocked. Disk errors never throw into the write
+ * methods: the first is kept, reported once, and later audio is dropped.
  */
 export class WavWriter implements PcmSink {
   readonly path: string;
   readonly format: WavFormat;
   readonly channels: number;
   readonly sampleRate: number;
-  readonly #handle: FileHandle;
-  readonly #layout: WavLayout;
-  readonly #header: Buffer;
+  readonly #file: WavFile;
   readonly #blockAlign: number;
-  readonly #threshold: number;
   readonly #batchBytes: number;
-  readonly #maxBatches: number;
+  readonly #pool: BatchPool;
+  readonly #maxPendingBytes: number;
+  readonly #backlog: BacklogWatch;
+  readonly #patchIntervalMs: number;
   readonly #onError: ((error: AppError) => void) | undefined;
-  readonly #timer: NodeJS.Timeout;
-  readonly #free: Buffer[] = [];
+  readonly #stopTicking: () => void;
   readonly #queue: WriteOp[] = [];
-  #batches = 0;
   #batch: Buffer | undefined;
   #batch16: Int16Array | undefined;
   #fill = 0;
   #queuedBytes = 0;
+  /** Bytes of the data batches queued or being written (the memory the backlog holds). */
+  #heldDataBytes = 0;
+  /** Bytes handed to the queue so far: the data offset of the next op. */
+  #queuedTotal = 0;
   #gapBytes = 0;
-  #bytesWritten = 0;
   #droppedBytes = 0;
-  #patchedBytes = 0;
   #patchQueued = false;
-  #rf64 = false;
-  #silence: Buffer | undefined;
+  /** performance.now() when the op being written started, 0 while idle. */
+  #opStartedAt = 0;
+  #nextPatchAt: number;
   #pump: Promise<void> | undefined;
   #error: AppError | undefined;
   #closing: Promise<WavFileSummary> | undefined;
 
-  private constructor(path: string, handle: FileHandle, header: Buffer, options: WavWriterOptions) {
-    this.path = path;
+  private constructor(file: WavFile, options: WavWriterOptions) {
+    this.path = file.path;
     this.format = options.format;
     this.channels = options.channels;
     this.sampleRate = options.sampleRate;
-    this.#handle = handle;
-    this.#header = header;
-    this.#layout = wavHeaderLayout(options.format);
-    this.#blockAlign = options.channels * bytesPerSample(options.format);
-    this.#threshold = options.rf64ThresholdBytes ?? 0xffffffff - header.length;
-    this.#batchBytes = Math.max(4, Math.floor((options.batchBytes ?? 32768) / 4) * 4);
-    this.#maxBatches = Math.max(2, Math.floor((options.maxPendingBytes ?? 4 << 20) / this.#batchBytes));
+    this.#file = file;
+    this.#blockAlign = file.blockAlign;
+    this.#batchBytes = Math.max(4, Math.floor((options.batchBytes ?? 16384) / 4) * 4);
+    this.#pool = BatchPool.of(this.#batchBytes);
+    this.#maxPendingBytes = options.maxPendingBytes ?? 1 << 20;
+    const bytesPerSecond = options.sampleRate * this.#blockAlign;
+    this.#backlog = new BacklogWatch({
+      path: file.path,
+      bytesPerSecond,
+      alarmBytes: options.backlogAlarmBytes ?? Math.max(4 * this.#batchBytes, 5 * bytesPerSecond),
+      slowWriteMs: options.slowWriteMs ?? 2000,
+      onBacklog: options.onBacklog,
+    });
     this.#onError = options.onError;
-    this.#acquire();
-    this.#timer = setInterval(() => this.#tick(), options.patchIntervalMs ?? 5000);
-    this.#timer.unref();
+    this.#patchIntervalMs = options.patchIntervalMs ?? 5000;
+    this.#nextPatchAt = performance.now() + this.#patchIntervalMs;
+    this.#stopTicking = onSharedTick(this.#patchIntervalMs, this);
   }
 
   /** Creates `path` (never replacing a file, mode 0640) and writes the header. Rejects with RECORDING_IO. */
   static async open(path: string, options: WavWriterOptions): Promise<WavWriter> {
-    const header = buildWavHeader({
-      format: options.format,
-      channels: options.channels,
-      sampleRate: options.sampleRate,
-    });
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(path, 'wx', 0o640);
-      await writeAll(handle, header, header.length, 0);
-      return new WavWriter(path, handle, header, options);
-    } catch (error) {
-      if (handle !== undefined) {
-        await handle.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined); // we created it ('wx'): leave no headless file
-      }
-      throw new AppError('RECORDING_IO', `cannot create ${path}: ${String(error)}`, { cause: error });
-    }
+    return new WavWriter(await WavFile.create(path, options), options);
   }
 
   /** Frames that reached the file. */
   get framesWritten(): number {
-    return Math.floor(this.#bytesWritten / this.#blockAlign);
+    return Math.floor(this.#file.bytesWritten / this.#blockAlign);
   }
   /** Data bytes that reached the file. */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this.#file.bytesWritten;
   }
   /** Audio bytes lost: after a failure, or replaced by silence under backlog. */
   get droppedBytes(): number {
     return this.#droppedBytes;
   }
-  /** Accepted bytes not yet on the file: the backlog behind the disk. */
+  /** Accepted bytes not yet on the file (silence included): the backlog behind the disk. */
   get pendingBytes(): number {
     return this.#fill + this.#queuedBytes + this.#gapBytes;
+  }
+  /** Audio bytes held in memory until the disk takes them (what `maxPendingBytes` bounds). */
+  get heldBytes(): number {
+    return this.#fill + this.#heldDataBytes;
+  }
+  /** Backlog episodes so far (see `onBacklog`). */
+  get backlogEpisodes(): number {
+    return this.#backlog.episodes;
   }
   /** Whether a disk error stopped the writer. */
   get failed(): boolean {
@@ -202,34 +198,30 @@ export class WavWriter implements PcmSink {
     return this.#closing;
   }
 
+  /** The shared clock's tick: a stuck write starts a backlog episode; the periodic submit and patch. */
+  tick(nowMs: number): void {
+    if (this.#closing !== undefined || this.#error !== undefined) return;
+    if (this.#opStartedAt > 0) this.#backlog.check(nowMs - this.#opStartedAt, this.heldBytes, this.#droppedBytes);
+    if (nowMs < this.#nextPatchAt) return;
+    this.#nextPatchAt = nowMs + this.#patchIntervalMs;
+    this.#submit();
+    this.#queueGap();
+    this.#queuePatch();
+  }
+
   async #finish(): Promise<WavFileSummary> {
-    clearInterval(this.#timer);
+    this.#stopTicking();
     this.#submit();
     this.#queueGap();
     while (this.#pump !== undefined) await this.#pump;
-    const dataBytes = this.#bytesWritten - (this.#bytesWritten % this.#blockAlign);
-    try {
-      if (this.#error === undefined) await this.#patch(true);
-      else await this.#patch(true).catch(() => undefined); // best effort: sizes of what did reach the disk
-      await this.#handle.sync();
-    } catch (error) {
-      this.#fail(error);
-    }
-    await this.#handle.close().catch((error: unknown) => this.#fail(error));
-    await syncDirectory(dirname(this.path)).catch((error: unknown) => this.#fail(error));
+    this.#releaseBatch();
+    await this.#file.close(this.#error !== undefined, (error) => this.#fail(error));
     if (this.#error !== undefined) throw this.#error;
-    return {
-      path: this.path,
-      format: this.format,
-      channels: this.channels,
-      sampleRate: this.sampleRate,
-      container: this.#rf64 ? 'RF64' : 'RIFF',
-      frames: dataBytes / this.#blockAlign,
-      dataBytes,
-      fileBytes: this.#header.length + dataBytes + (dataBytes & 1),
+    return this.#file.summary({
       droppedBytes: this.#droppedBytes,
-      durationMs: ((dataBytes / this.#blockAlign) * 1000) / this.sampleRate,
-    };
+      droppedSpans: this.#backlog.spans(),
+      backlogEpisodes: this.#backlog.episodes,
+    });
   }
 
   #checkWrite(units: number, format: WavFormat): void {
@@ -238,15 +230,10 @@ export class WavWriter implements PcmSink {
     if (units % this.channels !== 0) throw new RangeError(`${units} samples are not whole frames`);
   }
 
-  /** Takes a batch buffer from the pool (allocating up to the backlog limit); false if the disk lags too far. */
+  /** Takes a batch buffer from the shared pool; false once the writer failed. */
   #acquire(): boolean {
     if (this.#error !== undefined) return false;
-    let buf = this.#free.pop();
-    if (buf === undefined && this.#batches < this.#maxBatches) {
-      buf = Buffer.from(new ArrayBuffer(this.#batchBytes));
-      this.#batches++;
-    }
-    if (buf === undefined) return false;
+    const buf = this.#pool.take();
     this.#queueGap(); // silence standing in for dropped audio goes before the new batch
     this.#batch = buf;
     this.#batch16 =
@@ -271,9 +258,39 @@ export class WavWriter implements PcmSink {
     const batch = this.#batch;
     if (batch === undefined || this.#fill === 0 || this.#error !== undefined) return;
     this.#queueGap(); // pending silence was accepted before this batch's first byte
-    this.#enqueue({ kind: 'data', buf: batch, len: this.#fill }, this.#fill);
+    const len = this.#fill;
     this.#batch = undefined;
     this.#batch16 = undefined;
+    this.#fill = 0;
+    this.#heldDataBytes += len;
+    this.#enqueue({ kind: 'data', buf: batch, len, offset: this.#queuedTotal }, len);
+    while (this.#heldDataBytes > this.#maxPendingBytes && this.#dropOldestBatch());
+    this.#backlog.queued(this.heldBytes, this.#droppedBytes);
+  }
+
+  /** Past the cap: the oldest batch not yet being written becomes silence of its length. */
+  #dropOldestBatch(): boolean {
+    const index = this.#queue.findIndex((op) => op.kind === 'data');
+    const op = this.#queue[index];
+    if (op?.kind !== 'data') return false;
+    const previous = this.#queue[index - 1];
+    if (previous?.kind === 'silence') {
+      this.#queue[index - 1] = { kind: 'silence', bytes: previous.bytes + op.len };
+      this.#queue.splice(index, 1);
+    } else {
+      this.#queue[index] = { kind: 'silence', bytes: op.len };
+    }
+    this.#heldDataBytes -= op.len;
+    this.#droppedBytes += op.len;
+    this.#backlog.dropped(op.offset, op.len);
+    this.#pool.give(op.buf);
+    return true;
+  }
+
+  /** Gives the current batch back to the pool (closing, failed). */
+  #releaseBatch(): void {
+    if (this.#batch !== undefined) this.#pool.give(this.#batch);
+    this.#batch = this.#batch16 = undefined;
     this.#fill = 0;
   }
 
@@ -287,19 +304,13 @@ export class WavWriter implements PcmSink {
   #enqueue(op: WriteOp, bytes: number): void {
     this.#queue.push(op);
     this.#queuedBytes += bytes;
+    this.#queuedTotal += bytes;
     this.#pump ??= this.#run();
-  }
-
-  #tick(): void {
-    if (this.#closing !== undefined || this.#error !== undefined) return;
-    this.#submit();
-    this.#queueGap();
-    this.#queuePatch();
   }
 
   #queuePatch(): void {
     if (this.#patchQueued || this.#error !== undefined) return;
-    if (this.#bytesWritten + this.#queuedBytes === this.#patchedBytes) return;
+    if (this.#file.bytesWritten + this.#queuedBytes === this.#file.patchedBytes) return;
     this.#patchQueued = true;
     this.#enqueue({ kind: 'patch' }, 0);
   }
@@ -307,48 +318,48 @@ export class WavWriter implements PcmSink {
   async #run(): Promise<void> {
     try {
       for (let op = this.#queue.shift(); op !== undefined && this.#error === undefined; op = this.#queue.shift()) {
-        if (op.kind === 'patch') {
-          this.#patchQueued = false;
-          await this.#patch(false);
-        } else if (op.kind === 'data') {
-          await this.#writeData(op.buf, op.len);
-          this.#free.push(op.buf);
-        } else {
-          this.#silence ??= Buffer.alloc(this.#batchBytes, silenceByte(this.format));
-          for (let left = op.bytes; left > 0; left -= this.#batchBytes) {
-            await this.#writeData(this.#silence, Math.min(left, this.#batchBytes));
-          }
-        }
-        if (!this.#rf64 && this.#bytesWritten > this.#threshold) await this.#patch(false); // convert promptly
+        const started = performance.now();
+        this.#opStartedAt = started;
+        await this.#perform(op);
+        this.#opStartedAt = 0;
+        this.#backlog.wrote(performance.now() - started, this.heldBytes, this.#droppedBytes);
+        if (this.#file.needsRf64) await this.#file.patch(false); // convert promptly
       }
     } catch (error) {
       this.#fail(error);
     } finally {
+      this.#opStartedAt = 0;
       this.#pump = undefined;
     }
   }
 
-  async #writeData(buf: Buffer, len: number): Promise<void> {
-    let done = 0;
-    while (done < len) {
-      const position = this.#layout.dataOffset + this.#bytesWritten;
-      const { bytesWritten } = await this.#handle.write(buf, done, len - done, position);
-      done += bytesWritten;
-      this.#bytesWritten += bytesWritten;
-      this.#queuedBytes -= bytesWritten;
+  async #perform(op: WriteOp): Promise<void> {
+    if (op.kind === 'patch') {
+      this.#patchQueued = false;
+      await this.#file.patch(false);
+    } else if (op.kind === 'data') {
+      try {
+        await this.#writeData(op.buf, op.len);
+      } finally {
+        this.#heldDataBytes -= op.len;
+        this.#pool.give(op.buf);
+      }
+    } else {
+      const silence = silenceBlock(this.format);
+      for (let left = op.bytes; left > 0; left -= silence.length) {
+        await this.#writeData(silence, Math.min(left, silence.length));
+      }
     }
   }
 
-  /** Rewrites the header sizes for the whole frames on disk; the final patch also writes the pad byte. */
-  async #patch(final: boolean): Promise<void> {
-    const dataBytes = this.#bytesWritten - (this.#bytesWritten % this.#blockAlign);
-    if (dataBytes === this.#patchedBytes && !final) return;
-    this.#rf64 ||= dataBytes > this.#threshold;
-    setWavSizes(this.#header, this.#layout, { dataBytes, frames: dataBytes / this.#blockAlign, rf64: this.#rf64 });
-    if (final && (dataBytes & 1) === 1)
-      await writeAll(this.#handle, Buffer.alloc(1), 1, this.#layout.dataOffset + dataBytes);
-    await writeAll(this.#handle, this.#header, this.#header.length, 0);
-    this.#patchedBytes = dataBytes;
+  /** Appends to the file; what reached it leaves the queue's count even when a later write fails. */
+  async #writeData(buf: Buffer, len: number): Promise<void> {
+    const before = this.#file.bytesWritten;
+    try {
+      await this.#file.append(buf, len);
+    } finally {
+      this.#queuedBytes -= this.#file.bytesWritten - before;
+    }
   }
 
   #fail(cause: unknown): void {
@@ -356,10 +367,14 @@ export class WavWriter implements PcmSink {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? String(cause);
     this.#error = new AppError('RECORDING_IO', `cannot write ${this.path}: ${code}`, { cause, retriable: false });
     this.#droppedBytes += this.#fill + this.#queuedBytes + this.#gapBytes;
-    this.#fill = this.#queuedBytes = this.#gapBytes = 0;
+    this.#queuedBytes = this.#gapBytes = 0;
+    for (const op of this.#queue) {
+      if (op.kind !== 'data') continue;
+      this.#heldDataBytes -= op.len;
+      this.#pool.give(op.buf);
+    }
     this.#queue.length = 0;
-    this.#free.length = 0;
-    this.#batch = this.#batch16 = undefined;
+    this.#releaseBatch();
     try {
       this.#onError?.(this.#error);
     } catch {

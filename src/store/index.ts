@@ -48,11 +48,19 @@ export type {
 } from './protocol-store.js';
 export { SqliteUploadStore, type SqliteUploadStoreOptions } from './sqlite-upload-store.js';
 export type {
+  DisposalAction,
+  DisposalEntry,
+  DisposalEntryInput,
+  DisposalLocation,
+  DisposalSeal,
+  DisposalStore,
   LegalHold,
   RecordingQuery,
   RecordingRecord,
   RecordingStart,
   RecordingState,
   RecordingStore,
+  UnsealedDisposalEntry,
 } from './recording-store.js';
 export { SqliteRecordingStore, type SqliteRecordingStoreOptions } from './sqlite-recording-store.js';
+export { SqliteDisposalStore } from './sqlite-disposal-store.js';

@@ -203,6 +203,55 @@ BEGIN
 END;
 `;
 
+/**
+ * 007-disposal-log: the signed disposal log (SPEC §7) — one entry per recording deleted by
+ * retention or erasure: what, when, which policy, by whom, where. Append-only and hash-chained
+ * like the ledger: an entry must name the head's sha256 as its previous one. Also fills the parties
+ * and direction of catalogue rows from before 006 (they came from the upload queue) out of `calls`,
+ * so `recordings list --number` and erasure find them.
+ */
+const DISPOSAL_LOG = `
+CREATE TABLE disposal_log (
+  id INTEGER PRIMARY KEY CHECK (id >= 1),
+  at TEXT NOT NULL,
+  recording_id TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('retention', 'erasure')),
+  policy TEXT NOT NULL CHECK (length(policy) > 0),
+  actor TEXT NOT NULL CHECK (length(actor) > 0),
+  locations TEXT NOT NULL CHECK (json_valid(locations)),
+  previous_sha256 TEXT CHECK (previous_sha256 IS NULL OR length(previous_sha256) = 64),
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  signature TEXT NOT NULL CHECK (length(signature) > 0)
+);
+
+CREATE INDEX disposal_log_recording ON disposal_log (recording_id);
+
+CREATE TRIGGER disposal_log_next_link BEFORE INSERT ON disposal_log
+WHEN NEW.id IS NOT (SELECT COALESCE(MAX(id), 0) + 1 FROM disposal_log)
+  OR NEW.previous_sha256 IS NOT (SELECT sha256 FROM disposal_log WHERE id = NEW.id - 1)
+BEGIN
+  SELECT RAISE(ABORT, 'disposal log: not the next link of the chain');
+END;
+
+CREATE TRIGGER disposal_log_no_update BEFORE UPDATE ON disposal_log
+BEGIN
+  SELECT RAISE(ABORT, 'disposal log: entries are append-only');
+END;
+
+CREATE TRIGGER disposal_log_no_delete BEFORE DELETE ON disposal_log
+BEGIN
+  SELECT RAISE(ABORT, 'disposal log: entries are append-only');
+END;
+
+UPDATE recordings SET
+  caller = COALESCE(caller, (SELECT c.caller FROM calls c WHERE c.id = recordings.id)),
+  callee = COALESCE(callee, (SELECT c.callee FROM calls c WHERE c.id = recordings.id)),
+  direction = COALESCE(direction, (SELECT c.direction FROM calls c WHERE c.id = recordings.id)),
+  ended_at = COALESCE(ended_at, (SELECT c.ended_at FROM calls c WHERE c.id = recordings.id)),
+  end_reason = COALESCE(end_reason, (SELECT c.end_reason FROM calls c WHERE c.id = recordings.id))
+WHERE caller IS NULL OR callee IS NULL OR direction IS NULL OR ended_at IS NULL;
+`;
+
 /** Every migration of this version of callrec, ascending. Add new ones at the end. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'ledger', sql: LEDGER },
@@ -211,4 +260,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'audit-log', sql: AUDIT_LOG },
   { version: 5, name: 'uploads', sql: UPLOADS },
   { version: 6, name: 'recording-lifecycle', sql: RECORDING_LIFECYCLE },
+  { version: 7, name: 'disposal-log', sql: DISPOSAL_LOG },
 ];

@@ -149,6 +149,13 @@ export interface CallStore {
   findCall(id: string): Promise<CallRecord | undefined>;
   /** Matching calls, oldest start first. */
   listCalls(query?: CallQuery): Promise<CallRecord[]>;
+  /**
+   * Erasure (GDPR Art. 17): replaces a party's number in one call's row by `pseudonym` — caller
+   * or callee equal to one of `numbers` (the number's stored forms), each of them where it stands
+   * as a whole number in the decision reason, and every leg URI that contains one. Resolves with
+   * the number of fields changed (0 when nothing matched, e.g. on a second run).
+   */
+  pseudonymiseCall(id: string, numbers: readonly string[], pseudonym: string): Promise<number>;
 }
 
 /** The stored membership state of one user in one group. */

@@ -103,5 +103,85 @@ export interface RecordingStore {
    * Marks a recording `deleted` (its files are gone everywhere) with the reason; numbers replaced
    * by `pseudonym` when given (erasure). Refuses a recording under legal hold.
    */
-  markDeleted(id: string, reason: string, at?: string, pseudonym?: { readonly caller: string | null; readonly callee: string | null }): Promise<void>;
+  markDeleted(
+    id: string,
+    reason: string,
+    at?: string,
+    pseudonym?: { readonly caller: string | null; readonly callee: string | null },
+  ): Promise<void>;
+  /**
+   * Recordings whose retention has run out at `asOf` (ISO 8601): state `spooled` or `archived`,
+   * `retentionDays` set and `start + retentionDays × 24 h ≤ asOf`; held ones included (the caller
+   * reports and skips them). Oldest start first.
+   */
+  dueForRetention(asOf: string): Promise<RecordingRecord[]>;
+}
+
+/** Why a recording was disposed of. */
+export type DisposalAction = 'retention' | 'erasure';
+
+/** One place a disposal deleted a recording's files from (or failed to). */
+export type DisposalLocation =
+  | {
+      readonly kind: 'spool';
+      /** The spool folder `<dataDir>/recordings/<id>`. */
+      readonly path: string;
+      readonly ok: boolean;
+      /** The names deleted there (already-missing files are not listed). */
+      readonly deleted: readonly string[];
+      readonly error?: string;
+    }
+  | {
+      readonly kind: 'target';
+      readonly targetId: string;
+      /** The expanded folder on the target (from the recording's upload row). */
+      readonly folder: string;
+      readonly ok: boolean;
+      readonly deleted: readonly string[];
+      readonly error?: string;
+    };
+
+/** A disposal log entry before it is chained and signed. */
+export interface DisposalEntryInput {
+  /** ISO 8601. */
+  readonly at: string;
+  readonly recordingId: string;
+  readonly action: DisposalAction;
+  /** The rule applied, e.g. `profile trading: retentionDays 2557` or `erase --number … reason …`. */
+  readonly policy: string;
+  readonly actor: string;
+  readonly locations: readonly DisposalLocation[];
+}
+
+/** An entry as chained: its sequence number and the previous entry's hash; `at` in UTC. */
+export interface UnsealedDisposalEntry extends DisposalEntryInput {
+  /** 1, 2, 3, … without gaps. */
+  readonly id: number;
+  /** `sha256` of entry `id - 1`; `null` for the first. */
+  readonly previousSha256: string | null;
+}
+
+/** A stored disposal log entry. */
+export interface DisposalEntry extends UnsealedDisposalEntry {
+  /** Hex SHA-256 of the entry's canonical JSON (see privacy/disposal-log.ts). */
+  readonly sha256: string;
+  /** Base64 RSA PKCS#1 v1.5 SHA-256 signature of the same canonical JSON, by the installation key. */
+  readonly signature: string;
+}
+
+/** The seal of an entry: computed from the unsealed entry inside the appending transaction. */
+export interface DisposalSeal {
+  readonly sha256: string;
+  readonly signature: string;
+}
+
+/**
+ * The disposal log table (SPEC §7): append-only and hash-chained. `append` reads the head and
+ * inserts in one write transaction, so two processes appending at once still form one chain.
+ * Rejects with `STORE_QUERY` for a bad time or a failed statement.
+ */
+export interface DisposalStore {
+  append(input: DisposalEntryInput, seal: (entry: UnsealedDisposalEntry) => DisposalSeal): Promise<DisposalEntry>;
+  /** Entries in chain order; `recordingId` / `since` (ISO 8601, inclusive) filter them. */
+  list(query?: { readonly since?: string; readonly recordingId?: string }): Promise<DisposalEntry[]>;
 }

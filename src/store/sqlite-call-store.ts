@@ -162,6 +162,52 @@ export class SqliteCallStore implements CallStore {
     }
     return rows.map((row) => toRecord(row, byCall.get(row.id) ?? []));
   }
+
+  async pseudonymiseCall(id: string, numbers: readonly string[], pseudonym: string): Promise<number> {
+    const forms = numbers.filter((number) => number !== '');
+    const row = await this.#db.get<CallRow>(`SELECT ${CALL_COLUMNS} FROM calls WHERE id = ?`, [id]);
+    if (row === undefined) throw new AppError('STORE_CONFLICT', `call ${id} was never recorded`);
+    if (forms.length === 0) return 0;
+    const everyNumber = wholeNumbers(forms, 'g');
+    const anyNumber = wholeNumbers(forms, '');
+    const caller = row.caller !== null && forms.includes(row.caller) ? pseudonym : row.caller;
+    const callee = row.callee !== null && forms.includes(row.callee) ? pseudonym : row.callee;
+    const reason = row.decision_reason.replace(everyNumber, pseudonym);
+    let changed =
+      Number(caller !== row.caller) + Number(callee !== row.callee) + Number(reason !== row.decision_reason);
+    if (changed > 0) {
+      await this.#db.run('UPDATE calls SET caller = ?, callee = ?, decision_reason = ? WHERE id = ?', [
+        caller,
+        callee,
+        reason,
+        id,
+      ]);
+    }
+    const legs = await this.#db.all<LegRow>(`SELECT ${LEG_COLUMNS} FROM legs WHERE call_ref = ?`, [id]);
+    for (const leg of legs) {
+      const replace = (uri: string | null): string | null => (uri !== null && anyNumber.test(uri) ? pseudonym : uri);
+      const localUri = replace(leg.local_uri);
+      const remoteUri = replace(leg.remote_uri);
+      const legChanges = Number(localUri !== leg.local_uri) + Number(remoteUri !== leg.remote_uri);
+      if (legChanges === 0) continue;
+      changed += legChanges;
+      await this.#db.run('UPDATE legs SET local_uri = ?, remote_uri = ? WHERE call_ref = ? AND leg = ?', [
+        localUri,
+        remoteUri,
+        id,
+        leg.leg,
+      ]);
+    }
+    return changed;
+  }
+}
+
+/** Matches any of `forms` standing as a whole number (not inside a longer run of digits); longest first. */
+function wholeNumbers(forms: readonly string[], flags: '' | 'g'): RegExp {
+  const alternatives = [...new Set(forms)]
+    .sort((a, b) => b.length - a.length)
+    .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`(?<![\\d+])(?:${alternatives.join('|')})(?!\\d)`, flags);
 }
 
 function toRecord(row: CallRow, legs: readonly LegRow[]): CallRecord {

@@ -35,6 +35,15 @@ interface RecordingRow {
 const COLUMNS = `id, dir, profile, direction, caller, callee, start, ended_at, end_reason, state, retention_days,
   statutory, hold_reason, held_at, held_by, archived_at, local_removed_at, deleted_at, deletion_reason`;
 
+/**
+ * Parties still unknown are taken from the call's row: `register` runs when recording starts, and
+ * a call row written late (or a row from before migration 006) would otherwise stay without them.
+ */
+const FILL_PARTIES = `caller = COALESCE(caller, (SELECT c.caller FROM calls c WHERE c.id = recordings.id)),
+  callee = COALESCE(callee, (SELECT c.callee FROM calls c WHERE c.id = recordings.id))`;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 /** Options of {@link SqliteRecordingStore}. */
 export interface SqliteRecordingStoreOptions {
   /** The clock for calls without an explicit time. @default () => new Date() */
@@ -78,7 +87,8 @@ export class SqliteRecordingStore implements RecordingStore {
 
   async markFinalizing(id: string, end: string, endReason: string): Promise<void> {
     const result = await this.#db.run(
-      `UPDATE recordings SET state = 'finalizing', ended_at = ?, end_reason = ? WHERE id = ? AND state = 'recording'`,
+      `UPDATE recordings SET state = 'finalizing', ended_at = ?, end_reason = ?, ${FILL_PARTIES}
+       WHERE id = ? AND state = 'recording'`,
       [isoInstant(end, 'end'), endReason, id],
     );
     if (result.changes === 1) return;
@@ -89,7 +99,8 @@ export class SqliteRecordingStore implements RecordingStore {
 
   async markSpooled(id: string, end?: { readonly at: string; readonly reason: string }): Promise<boolean> {
     const result = await this.#db.run(
-      `UPDATE recordings SET state = 'spooled', ended_at = COALESCE(?, ended_at), end_reason = COALESCE(?, end_reason)
+      `UPDATE recordings SET state = 'spooled', ended_at = COALESCE(?, ended_at), end_reason = COALESCE(?, end_reason),
+         ${FILL_PARTIES}
        WHERE id = ? AND state IN ('recording', 'finalizing')`,
       [end === undefined ? null : isoInstant(end.at, 'end'), end?.reason ?? null, id],
     );
@@ -145,7 +156,8 @@ export class SqliteRecordingStore implements RecordingStore {
       [reason, since, by, id],
     );
     const row = await this.find(id);
-    if (result.changes !== 1 || row === undefined) throw conflict(id, row, 'not deleted');
+    if (row === undefined) throw conflict(id, row, 'known');
+    if (result.changes !== 1) throw new AppError('STORE_CONFLICT', `recording ${id} is deleted; nothing left to hold`);
     return row;
   }
 
@@ -178,12 +190,30 @@ export class SqliteRecordingStore implements RecordingStore {
         id,
       ],
     );
-    if (result.changes === 1) return;
+    if (result.changes === 1) {
+      // Its files are gone: uploads not done yet would only fail forever on the missing spool.
+      await this.#db.run(`DELETE FROM uploads WHERE recording_id = ? AND state IN ('pending', 'failed')`, [id]);
+      return;
+    }
     const row = await this.find(id);
     if (row?.hold !== null && row?.hold !== undefined) {
       throw new AppError('STORE_CONFLICT', `recording ${id} is under legal hold (${row.hold.reason})`);
     }
     throw conflict(id, row, 'spooled or archived');
+  }
+
+  async dueForRetention(asOf: string): Promise<RecordingRecord[]> {
+    const cutoff = isoInstant(asOf, 'asOf');
+    const cutoffMs = Date.parse(cutoff);
+    // julianday() is a float: the query over-selects by a day, the exact test is in milliseconds.
+    const rows = await this.#db.all<RecordingRow>(
+      `SELECT ${COLUMNS} FROM recordings WHERE state IN ('spooled', 'archived') AND retention_days IS NOT NULL
+         AND julianday(start) + retention_days <= julianday(?) + 1 ORDER BY start, id`,
+      [cutoff],
+    );
+    return rows
+      .filter((row) => row.retention_days !== null && Date.parse(row.start) + row.retention_days * DAY_MS <= cutoffMs)
+      .map(toRecord);
   }
 }
 

@@ -26,6 +26,12 @@ export interface ArchiveTarget {
   sha256(folder: string, name: string): Promise<string | undefined>;
   /** Size in bytes, `undefined` when missing. */
   size(folder: string, name: string): Promise<number | undefined>;
+  /**
+   * Copies `folder/name` to the local file `localPath` (created with mode 0600, replaced if it
+   * exists) for export when the spool copy is gone. Resolves `false`, leaving no local file, when
+   * the remote file does not exist. The caller checks the bytes against the checksum file.
+   */
+  download(folder: string, name: string, localPath: string): Promise<boolean>;
   /** Deletes `folder/name` (retention, erasure); resolves also when it was already gone. */
   delete(folder: string, name: string): Promise<void>;
   /** Names in `folder` (temporary names included), `[]` when the folder is missing. */

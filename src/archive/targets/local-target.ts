@@ -1,9 +1,11 @@
-import { copyFile, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.js';
 import { sha256File } from '../../integrity/index.js';
 import { normaliseFolder } from '../path-template.js';
 import { temporaryName, type ArchiveTarget } from './archive-target.js';
+import { downloadTo, removeLocal } from './download-file.js';
 
 /** Options of {@link LocalTarget}. */
 export interface LocalTargetOptions {
@@ -101,6 +103,26 @@ export class LocalTarget implements ArchiveTarget {
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return undefined;
       throw this.#ioError(`cannot stat ${path}`, error);
+    }
+  }
+
+  async download(folder: string, name: string, localPath: string): Promise<boolean> {
+    const path = this.#filePath(folder, name);
+    let source: FileHandle;
+    try {
+      source = await open(path, 'r');
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw this.#ioError(`cannot read ${path}`, error);
+      await removeLocal(localPath);
+      return false;
+    }
+    try {
+      return await downloadTo(localPath, async (sink) => {
+        await pipeline(source.createReadStream({ autoClose: false }), sink, { end: false });
+        return true;
+      });
+    } finally {
+      await source.close();
     }
   }
 

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { AppError } from '../../errors.js';
 import type { RecordingSigner } from '../../integrity/index.js';
 import { temporaryName, type ArchiveTarget } from './archive-target.js';
+import { downloadTo } from './download-file.js';
 import { OneDriveAuth, type OneDriveTokenSource } from './onedrive-auth.js';
 import {
   checkName,
@@ -23,6 +25,7 @@ import {
   TRANSIENT_STATUSES,
 } from './onedrive-http.js';
 import { OneDriveTokenStore } from './onedrive-token-store.js';
+import { driveItem, nextExpectedOffset, readAt, receive, type DriveItem } from './onedrive-transfer.js';
 
 /** Upload fragments must be a multiple of 320 KiB (driveItem: createUploadSession). */
 export const UPLOAD_FRAGMENT_UNIT = 327_680;
@@ -51,13 +54,6 @@ export interface OneDriveTargetOptions {
   readonly dispatcher?: Dispatcher;
   /** Whether `close()` closes the dispatcher. @default true when the target made it, else false */
   readonly ownsDispatcher?: boolean;
-}
-
-interface DriveItem {
-  readonly id: string;
-  readonly name?: string;
-  readonly size?: number;
-  readonly folder?: unknown;
 }
 
 /**
@@ -147,27 +143,25 @@ export class OneDriveTarget implements ArchiveTarget {
   async sha256(folder: string, name: string): Promise<string | undefined> {
     const segments = [...pathSegments(folder), checkName(name)];
     const what = `read back ${segments.join('/')}`;
-    const url = this.#itemUrl(segments, 'content');
-    let response = await this.#http.send({ method: 'GET', url, auth: true }, what);
-    if (response.statusCode === 404) {
-      await response.body.dump();
-      return undefined;
-    }
-    if (response.statusCode >= 300 && response.statusCode < 400) {
-      const location = header(response.headers, 'location');
-      await response.body.dump();
-      if (location === undefined) throw new AppError('ARCHIVE_IO', `${what}: no Location`, { retriable: true });
-      // The pre-authenticated download URL takes no Authorization header.
-      response = await this.#http.send({ method: 'GET', url: new URL(location, url).toString(), auth: false }, what);
-    }
-    if (response.statusCode !== 200) throw await failure(response, what);
+    const content = await this.#content(segments, what);
+    if (content === undefined) return undefined;
     const hash = createHash('sha256');
-    try {
-      for await (const chunk of response.body) hash.update(chunk as Buffer);
-    } catch (error) {
-      throw new AppError('ARCHIVE_CONNECT', `${what}: download interrupted`, { cause: error, retriable: true });
-    }
+    await receive(content, what, async (chunks) => {
+      for await (const chunk of chunks) hash.update(chunk as Buffer);
+    });
     return hash.digest('hex');
+  }
+
+  async download(folder: string, name: string, localPath: string): Promise<boolean> {
+    const segments = [...pathSegments(folder), checkName(name)];
+    const what = `download ${segments.join('/')}`;
+    // The local file first: a local failure then never leaves a response body unread.
+    return downloadTo(localPath, async (sink) => {
+      const content = await this.#content(segments, what);
+      if (content === undefined) return false;
+      await receive(content, what, (chunks) => pipeline(chunks, sink, { end: false }), sink);
+      return true;
+    });
   }
 
   async size(folder: string, name: string): Promise<number | undefined> {
@@ -216,6 +210,27 @@ export class OneDriveTarget implements ArchiveTarget {
     if (segments.length === 0) return `${this.#drive}/root${action === undefined ? '' : `/${action}`}`;
     const path = segments.map((segment) => encodeURIComponent(segment)).join('/');
     return `${this.#drive}/root:/${path}${action === undefined ? '' : `:/${action}`}`;
+  }
+
+  /**
+   * The file's bytes: `/content` answers 302 with a pre-authenticated URL, which takes no
+   * Authorization header. `undefined` when the file does not exist.
+   */
+  async #content(segments: readonly string[], what: string): Promise<Dispatcher.ResponseData['body'] | undefined> {
+    const url = this.#itemUrl(segments, 'content');
+    let response = await this.#http.send({ method: 'GET', url, auth: true }, what);
+    if (response.statusCode === 404) {
+      await response.body.dump();
+      return undefined;
+    }
+    if (response.statusCode >= 300 && response.statusCode < 400) {
+      const location = header(response.headers, 'location');
+      await response.body.dump();
+      if (location === undefined) throw new AppError('ARCHIVE_IO', `${what}: no Location`, { retriable: true });
+      response = await this.#http.send({ method: 'GET', url: new URL(location, url).toString(), auth: false }, what);
+    }
+    if (response.statusCode !== 200) throw await failure(response, what);
+    return response.body;
   }
 
   async #getItem(segments: readonly string[], what: string): Promise<DriveItem | undefined> {
@@ -368,28 +383,4 @@ export function createOneDriveTarget(settings: OneDriveTargetSettings): OneDrive
   const store = new OneDriveTokenStore({ dataDir: settings.dataDir, targetId: settings.id, signer: settings.signer });
   const tokens = new OneDriveAuth({ ...settings, store, dispatcher });
   return new OneDriveTarget({ ...settings, tokens, dispatcher, ownsDispatcher: true });
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new AppError('ARCHIVE_IO', 'the local file shrank during the upload');
-    done += bytesRead;
-  }
-  return buffer;
-}
-
-/** Start of the first missing range of `{"nextExpectedRanges": ["26-", "…"]}`. */
-function nextExpectedOffset(body: Record<string, unknown>): number | undefined {
-  const ranges = body.nextExpectedRanges;
-  if (!Array.isArray(ranges) || typeof ranges[0] !== 'string') return undefined;
-  const start = Number.parseInt(ranges[0].split('-')[0] ?? '', 10);
-  return Number.isFinite(start) && start >= 0 ? start : undefined;
-}
-
-function driveItem(body: Record<string, unknown>, what: string): DriveItem {
-  if (typeof body.id !== 'string') throw new AppError('ARCHIVE_IO', `${what}: item without id`, { retriable: true });
-  return body as unknown as DriveItem;
 }

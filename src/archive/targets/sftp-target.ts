@@ -1,14 +1,24 @@
 import { createHash } from 'node:crypto';
-import { stat as statLocal } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
-import SftpClient from 'ssh2-sftp-client';
+import { chmod, stat as statLocal, unlink } from 'node:fs/promises';
 import { AppError, type ErrorCode } from '../../errors.js';
 import { temporaryName, type ArchiveTarget } from './archive-target.js';
+import { DOWNLOAD_FILE_MODE, removeLocal } from './download-file.js';
+import {
+  callback,
+  isStatus,
+  noop,
+  raw,
+  SftpConnection,
+  statOf,
+  sshFingerprint,
+  unlessMissing,
+  type ConnectConfig,
+  type RemoteEntry,
+  type RemoteStats,
+  type SftpSession,
+} from './sftp-connection.js';
 
-type SftpSession = Awaited<ReturnType<SftpClient['connect']>>;
-type ConnectConfig = SftpClient.ConnectOptions;
-type RemoteStats = Parameters<Parameters<SftpSession['stat']>[1]>[1];
-type RemoteEntry = Parameters<Parameters<SftpSession['readdir']>[1]>[1][number];
+export { sshFingerprint };
 
 /** Options of one `sftp` target (SPEC §6); paths are relative to the login's home directory. */
 export interface SftpTargetOptions {
@@ -32,91 +42,6 @@ export interface SftpTargetOptions {
   readonly chunkSize?: number;
   /** SFTP requests in flight per transfer (upload and read-back). @default 16 */
   readonly requestsInFlight?: number;
-}
-
-/** SFTP status codes (draft-ietf-secsh-filexfer-02 §7) as ssh2 reports them in `err.code`. */
-const NO_SUCH_FILE = 2;
-
-/** Message, code and ssh2's `level` ('client-authentication', 'client-timeout', ...) of an error. */
-function raw(error: unknown): { message: string; code: unknown; level: unknown } {
-  const record: { message?: unknown; code?: unknown; level?: unknown } =
-    typeof error === 'object' && error !== null ? error : {};
-  return { message: String(record.message ?? error), code: record.code, level: record.level };
-}
-
-/** An SFTP status reply (numeric code): the server answered, the connection is fine. */
-function isStatus(error: unknown): boolean {
-  return typeof raw(error).code === 'number';
-}
-
-/** `work`'s result, `undefined` for an SFTP "no such file" reply. */
-async function unlessMissing<T>(work: Promise<T>): Promise<T | undefined> {
-  try {
-    return await work;
-  } catch (error) {
-    if (raw(error).code === NO_SUCH_FILE) return undefined;
-    throw error;
-  }
-}
-
-function statOf(session: SftpSession, path: string): Promise<RemoteStats | undefined> {
-  return unlessMissing(callback<RemoteStats>((done) => session.stat(path, done)));
-}
-
-/** `SHA256:<base64 without padding>` of an SSH public key blob, as `ssh-keygen -lf` prints it. */
-export function sshFingerprint(keyBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-
-function noop(): void {}
-
-/** One SSH connection with its SFTP session; `lost` rejects once it is unusable. */
-class SftpConnection {
-  readonly client: SftpClient;
-  readonly lost: Promise<never>;
-  session: SftpSession | undefined;
-  alive = false;
-  lastError: unknown;
-  offeredHostKey: string | undefined;
-  hostKeyRejected = false;
-  #lose: (error: Error) => void = noop;
-
-  constructor(name: string) {
-    this.lost = new Promise<never>((_, reject) => (this.#lose = reject));
-    this.lost.catch(noop);
-    // Own callbacks: the library's defaults print to the console.
-    this.client = new SftpClient(name, { error: noop, end: noop, close: noop });
-    // Raw ssh2 listeners see every event (the library's own ones skip events an operation handled).
-    this.client.on('error', (error: unknown) => {
-      this.lastError = error;
-      this.markLost(new Error(`connection error: ${raw(error).message}`));
-    });
-    this.client.on('end', () => this.markLost(new Error('connection ended by the server')));
-    this.client.on('close', () => this.markLost(new Error('connection closed')));
-  }
-
-  markLost(error: Error): void {
-    this.alive = false;
-    this.#lose(error);
-  }
-
-  /** `work`, or the connection's loss if that comes first (ssh2 drops requests on a dead channel). */
-  guard<T>(work: Promise<T>): Promise<T> {
-    work.catch(noop);
-    return Promise.race([work, this.lost]);
-  }
-
-  /** Ends the connection; waits at most `graceMs` for the close. */
-  async end(graceMs: number): Promise<void> {
-    this.markLost(new Error('connection closed by callrec'));
-    await Promise.race([this.client.end().then(noop, noop), delay(graceMs, undefined, { ref: false })]);
-  }
-}
-
-function callback<T = void>(start: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    start((error, value) => (error ? reject(error) : resolve(value as T)));
-  });
 }
 
 /**
@@ -193,6 +118,36 @@ export class SftpTarget implements ArchiveTarget {
   async size(folder: string, name: string): Promise<number | undefined> {
     const path = this.#join(folder, name);
     return this.#run(`stat "${path}"`, async (session) => (await statOf(session, path))?.size);
+  }
+
+  async download(folder: string, name: string, localPath: string): Promise<boolean> {
+    const path = this.#join(folder, name);
+    const transfer = {
+      concurrency: this.#options.requestsInFlight,
+      chunkSize: this.#options.chunkSize,
+      mode: DOWNLOAD_FILE_MODE, // ssh2 fchmods the local file before the first byte
+    };
+    await removeLocal(localPath);
+    try {
+      const found = await this.#run(`download "${path}"`, async (session) => {
+        // A missing remote file fails the open before the local file is created.
+        const fetched = callback((done) => session.fastGet(path, localPath, transfer, done)).then(
+          () => true,
+          (error: unknown) => {
+            // Local file system errors name the local path; anything else is the server's or the connection's.
+            if ((error as { path?: unknown } | undefined)?.path !== localPath) throw error;
+            throw this.#error('ARCHIVE_IO', `cannot write ${localPath}: ${raw(error).message}`, false, error);
+          },
+        );
+        return (await unlessMissing(fetched)) === true;
+      });
+      if (!found) await removeLocal(localPath);
+      else await chmod(localPath, DOWNLOAD_FILE_MODE); // ssh2 skips its fchmod for an empty file
+      return found;
+    } catch (error) {
+      await unlink(localPath).catch(noop);
+      throw error;
+    }
   }
 
   async delete(folder: string, name: string): Promise<void> {

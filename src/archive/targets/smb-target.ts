@@ -3,8 +3,24 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AppError, type ErrorCode } from '../../errors.js';
+import type { Writable } from 'node:stream';
+import { AppError } from '../../errors.js';
 import { temporaryName, type ArchiveTarget } from './archive-target.js';
+import { downloadTo } from './download-file.js';
+import {
+  classifyStatus,
+  COLLISION,
+  folderSegments,
+  NONE,
+  NOT_FOUND,
+  parseSmbListing,
+  quote,
+  remotePath,
+  statusLines,
+  type StatusLine,
+} from './smb-output.js';
+
+export { parseSmbListing, type SmbListEntry } from './smb-output.js';
 
 /** Options of an SMB target; the password reaches smbclient only through a 0600 authentication file. */
 export interface SmbTargetOptions {
@@ -28,49 +44,8 @@ export interface SmbTargetOptions {
   readonly smbclientPath?: string;
 }
 
-/** A listing entry as smbclient's `ls` prints it. */
-export interface SmbListEntry {
-  readonly name: string;
-  readonly attributes: string;
-  readonly size: number;
-}
-
 /** Slowest transfer rate the watchdog of a `put` still waits for (smbclient prints nothing until done). */
 const MIN_BYTES_PER_SECOND = 64 * 1024;
-/** A set of `NT_STATUS_<name>` from space-separated names. */
-function statuses(names: string): ReadonlySet<string> {
-  return new Set(names.split(/\s+/).map((name) => `NT_STATUS_${name}`));
-}
-const NOT_FOUND = statuses('OBJECT_NAME_NOT_FOUND OBJECT_PATH_NOT_FOUND NO_SUCH_FILE NOT_FOUND');
-const COLLISION = statuses('OBJECT_NAME_COLLISION');
-const NONE: ReadonlySet<string> = new Set();
-const AUTH_STATUSES = statuses(
-  'LOGON_FAILURE WRONG_PASSWORD NO_SUCH_USER ACCOUNT_DISABLED ACCOUNT_LOCKED_OUT ACCOUNT_RESTRICTION ' +
-    'ACCOUNT_EXPIRED PASSWORD_EXPIRED PASSWORD_MUST_CHANGE INVALID_LOGON_HOURS INVALID_WORKSTATION ' +
-    'LOGON_TYPE_NOT_GRANTED NTLM_BLOCKED',
-);
-const CONNECT_STATUSES = statuses(
-  'CONNECTION_REFUSED IO_TIMEOUT HOST_UNREACHABLE NETWORK_UNREACHABLE PORT_UNREACHABLE CONNECTION_RESET ' +
-    'CONNECTION_DISCONNECTED CONNECTION_ABORTED NETWORK_NAME_DELETED PIPE_BROKEN NETWORK_BUSY ' +
-    'REQUEST_NOT_ACCEPTED INSUFF_SERVER_RESOURCES',
-);
-const CONFIG_STATUSES = statuses('BAD_NETWORK_NAME BAD_NETWORK_PATH');
-const PATH_STATUSES = statuses(
-  'OBJECT_NAME_INVALID OBJECT_PATH_SYNTAX_BAD OBJECT_PATH_INVALID NOT_A_DIRECTORY FILE_IS_A_DIRECTORY',
-);
-/**
- * Characters a name may not contain: Windows-reserved ones, wildcards (`del`/`ls` take masks), `"`
- * (smbclient's only quote, without escapes), `;` (smbclient splits `-c` at every `;`, even quoted)
- * and control characters.
- */
-const FORBIDDEN = /[\u0000-\u001f\u007f"*?<>|:;\\]/;
-// `  name   attributes  size  Mon Nov 23 13:26:14 2026` (smbclient's display_finfo)
-const LS_LINE = /^ {2}(.+?) *([A-Za-z]{0,8}) +(\d+) {2}[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
-
-interface StatusLine {
-  readonly status: string;
-  readonly line: string;
-}
 
 interface RunResult {
   readonly code: number | null;
@@ -81,61 +56,8 @@ interface RunResult {
 interface RunOptions {
   readonly idleMs?: number;
   readonly onStdout?: (chunk: Buffer) => void;
-}
-
-/** Parses smbclient `ls` output (messages and listing, as printed with `-E`); `.` and `..` left out. */
-export function parseSmbListing(text: string): SmbListEntry[] {
-  const entries: SmbListEntry[] = [];
-  for (const line of text.split('\n')) {
-    const match = LS_LINE.exec(line.replace(/\r$/, ''));
-    if (match === null) continue;
-    const [, name = '', attributes = '', size = '0'] = match;
-    if (name === '.' || name === '..') continue;
-    entries.push({ name, attributes, size: Number(size) });
-  }
-  return entries;
-}
-
-/** The NT_STATUS codes of smbclient's message lines (listing lines start with blanks and are skipped). */
-function statusLines(text: string): StatusLine[] {
-  const found: StatusLine[] = [];
-  for (const line of text.split('\n')) {
-    if (/^\s/.test(line) || line.startsWith('Error in dskattr')) continue;
-    const match = /NT_STATUS_[A-Z0-9_]+/.exec(line);
-    if (match !== null) found.push({ status: match[0], line: line.trim() });
-  }
-  return found;
-}
-
-function quote(path: string): string {
-  return `"${path}"`;
-}
-
-function checkName(name: string, what: string): void {
-  if (
-    name === '' ||
-    name === '.' ||
-    name === '..' ||
-    name.includes('/') ||
-    FORBIDDEN.test(name) ||
-    name.trim() !== name
-  ) {
-    throw new AppError('ARCHIVE_PATH', `smb: ${what} ${JSON.stringify(name)} is not a valid SMB name`);
-  }
-}
-
-/** `a/b/c` → segments, validated; `''` is the share's root. */
-function folderSegments(folder: string): string[] {
-  if (folder === '') return [];
-  if (folder.startsWith('/')) throw new AppError('ARCHIVE_PATH', `smb: folder ${JSON.stringify(folder)} is absolute`);
-  const segments = folder.split('/').filter((s) => s !== '');
-  for (const segment of segments) checkName(segment, 'folder segment');
-  return segments;
-}
-
-function remotePath(folder: string, name: string): string {
-  checkName(name, 'file name');
-  return [...folderSegments(folder), name].join('/');
+  /** Where stdout goes, with backpressure (a download); instead of `onStdout`. */
+  readonly stdout?: Writable;
 }
 
 /**
@@ -214,6 +136,15 @@ export class SmbTarget implements ArchiveTarget {
     const result = await this.#run(`get ${quote(path)} -`, { onStdout: (chunk) => hash.update(chunk) });
     if (this.#check('sha256', path, result, NOT_FOUND)) return undefined;
     return hash.digest('hex');
+  }
+
+  async download(folder: string, name: string, localPath: string): Promise<boolean> {
+    const path = remotePath(folder, name);
+    return downloadTo(localPath, async (sink) => {
+      // `get <file> -` streams to stdout, so the watchdog sees progress (a `get` to a file is silent).
+      const result = await this.#run(`get ${quote(path)} -`, { stdout: sink });
+      return !this.#check('download', path, result, NOT_FOUND);
+    });
   }
 
   async size(folder: string, name: string): Promise<number | undefined> {
@@ -308,9 +239,16 @@ export class SmbTarget implements ArchiveTarget {
       if (text.length < 16 * 1024 * 1024) text += chunk.toString('utf8');
     };
     child.stderr.on('data', collect);
+    const sink = options.stdout;
+    sink?.once('error', () => child.kill('SIGKILL')); // the local file failed: stop reading
     child.stdout.on('data', (chunk: Buffer) => {
       arm();
-      if (options.onStdout === undefined) collect(chunk);
+      if (sink !== undefined) {
+        if (!sink.write(chunk)) {
+          child.stdout.pause();
+          sink.once('drain', () => child.stdout.resume());
+        }
+      } else if (options.onStdout === undefined) collect(chunk);
       else options.onStdout(chunk);
     });
     try {
@@ -356,23 +294,9 @@ export class SmbTarget implements ArchiveTarget {
     return sawIgnored;
   }
 
-  #error(op: string, path: string, { status, line }: StatusLine): AppError {
-    let code: ErrorCode = 'ARCHIVE_IO';
-    let retriable = true;
-    const atLogin = /^(session setup failed|tree connect failed)/.test(line);
-    if (AUTH_STATUSES.has(status) || (status === 'NT_STATUS_ACCESS_DENIED' && atLogin)) {
-      [code, retriable] = ['ARCHIVE_AUTH', false];
-    } else if (
-      CONFIG_STATUSES.has(status) ||
-      /^protocol negotiation failed: NT_STATUS_(INVALID_NETWORK_RESPONSE|NOT_SUPPORTED)/.test(line)
-    ) {
-      [code, retriable] = ['ARCHIVE_CONFIG', false];
-    } else if (CONNECT_STATUSES.has(status) || line.startsWith('do_connect:')) {
-      code = 'ARCHIVE_CONNECT';
-    } else if (PATH_STATUSES.has(status)) {
-      [code, retriable] = ['ARCHIVE_PATH', false];
-    }
-    return new AppError(code, `smb ${this.id}: ${op} ${path}: ${this.#redact(line)}`, { retriable });
+  #error(op: string, path: string, failure: StatusLine): AppError {
+    const { code, retriable } = classifyStatus(failure);
+    return new AppError(code, `smb ${this.id}: ${op} ${path}: ${this.#redact(failure.line)}`, { retriable });
   }
 
   /** Messages never carry the password, even if a server echoed it. */

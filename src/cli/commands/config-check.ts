@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { describeSecret, listSecrets, loadConfig, resolveSecret } from '../../config/index.js';
+import { checkFilePermissions } from '../file-permissions.js';
 
 /** Where `config check` writes: `log` for the verdict, `error` for errors and warnings. */
 export interface ConfigCheckOutput {
@@ -32,6 +33,8 @@ export async function runConfigCheck(configPath: string, out: ConfigCheckOutput)
       warnings.push(`${path}: ${reason}`);
     }
   }
+  // Unsafe modes stop `callrec run`; here, where the check may run elsewhere, they are warnings
+  for (const finding of await checkFilePermissions(result.config, configPath)) warnings.push(finding.message);
   for (const warning of warnings) out.error(`warning: ${warning}`);
   return 0;
 }

@@ -102,7 +102,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     pbx: { addresses: ['127.0.0.3'], uri: `sip:127.0.0.3:${pbxPort}` },
     // Everything stays on this machine: the example's SMB/SFTP/OneDrive targets become a folder
     targets: [{ id: 'archive', type: 'local', path: join(demoDir, 'archive', '$Y', '$M', '$D') }],
-    profiles: example.profiles.map((profile) => ({ ...profile, targets: ['archive'], announcement: {} })),
+    // The example's announcements (config/announcements/) with absolute paths: the demo config lives elsewhere
+    profiles: example.profiles.map((profile) => ({
+      ...profile,
+      targets: ['archive'],
+      announcement: demoAnnouncement(profile['announcement'], join(options.root, 'config')),
+    })),
     admin: { http: { host: '127.0.0.1', port: adminPort } },
     // No mail from a demo (the example's SMTP server is not on this machine)
     email: undefined,
@@ -167,6 +172,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   });
 }
 
+/** A profile's announcement with its files made absolute against `configDir`. */
+function demoAnnouncement(announcement: unknown, configDir: string): Record<string, unknown> {
+  if (typeof announcement !== 'object' || announcement === null) return {};
+  return Object.fromEntries(
+    Object.entries(announcement).map(([key, value]) => [
+      key,
+      (key === 'inbound' || key === 'outbound') && typeof value === 'string' ? resolve(configDir, value) : value,
+    ]),
+  );
+}
+
 interface DemoCallOptions {
   readonly scenarios: string;
   readonly port: number;
@@ -197,7 +213,8 @@ async function demoCall(options: DemoCallOptions): Promise<boolean | 'missing'> 
   ]);
   await new Promise((r) => setTimeout(r, 300));
   const uacMedia = await freeMediaPort('127.0.0.1');
-  out('Calling +4930123456500 (the trading desk, recorded both-stereo) from the trunk, 4 s of audio ...');
+  out('Calling +4930123456500 (the trading desk, recorded both-stereo) from the trunk: the caller hears the');
+  out('inbound announcement (config/announcements/inbound.wav) first, then 4 s of audio ...');
   const uac = await startSipp([
     '-sf',
     join(scenarios, 'uac-media-call-expect-200.xml'),
@@ -249,6 +266,7 @@ async function printRecording(dir: string, id: string, out: (line: string) => vo
     files: Array<{ name: string; sampleRate: number; channels: number; durationMs: number }>;
     legs: Array<{ party: string; codecs: string[]; packets: { received: number; lost: number; foreign: number } }>;
     completeness: { complete: boolean; problems: string[] };
+    consent?: { legalBasis: string; outcome: string; announcement: { file: string; sha256: string } | null };
   };
   out('');
   out(`Recording ${id}`);
@@ -258,6 +276,12 @@ async function printRecording(dir: string, id: string, out: (line: string) => vo
     out(`  ${name.padEnd(60)} ${String(size).padStart(9)} bytes`);
   }
   out(`  profile    ${metadata.profile} (${metadata.decision})`);
+  const consent = metadata.consent;
+  if (consent !== undefined) {
+    const played = consent.announcement;
+    const file = played === null ? 'no announcement' : `${played.file}, sha256 ${played.sha256.slice(0, 16)}...`;
+    out(`  consent    ${consent.legalBasis}: ${consent.outcome} (${file})`);
+  }
   out(
     `  direction  ${metadata.direction}, channels ${metadata.channels}, ${metadata.recordingDurationMs} ms connected`,
   );

@@ -1,5 +1,6 @@
 import { loadConfig, watchConfig, type CallrecConfig } from '../../config/index.js';
 import { createLogger } from '../../observability/index.js';
+import { checkFilePermissions } from '../file-permissions.js';
 import { startServer, type RunningServer } from '../server.js';
 
 /** Resolves with the name of the first SIGTERM/SIGINT; handlers are installed at once. */
@@ -26,6 +27,20 @@ export async function runServerCommand(configPath: string): Promise<number> {
   }
   const logger = createLogger({ level: loaded.config.log.level });
   for (const warning of loaded.warnings) logger.warn({ config: configPath }, `config: ${warning}`);
+  // SPEC §4/§7: keys and the file that decides who is recorded must not be open to others
+  const permissions = await checkFilePermissions(loaded.config, configPath);
+  for (const finding of permissions) {
+    if (finding.severity === 'error') process.stderr.write(`callrec: ${finding.message}\n`);
+    else logger.warn({ file: finding.file, mode: finding.mode.toString(8) }, finding.message);
+  }
+  if (permissions.some((finding) => finding.severity === 'error')) {
+    process.stderr.write('callrec: unsafe file permissions; nothing started\n');
+    return 1;
+  }
+  // Privacy by default (SPEC §7): nothing callrec creates is open to others, whatever the shell's
+  // umask (files with an explicit mode, like the keystore and the database, are 0600 anyway)
+  const umask = process.umask(0o027); // returns the previous mask (no-argument umask() is deprecated)
+  process.umask(umask | 0o027);
   let server: RunningServer;
   try {
     server = await startServer(loaded.config, configPath, logger);

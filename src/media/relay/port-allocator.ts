@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { AppError } from '../../errors.js';
 
@@ -111,7 +112,7 @@ export class PortAllocator {
 
   #bind(port: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const socket = createSocket({ type: this.#type });
+      const socket = createSocket({ type: this.#type, lookup: createNumericLookup() });
       const onError = (error: Error): void => {
         socket.removeListener('listening', onListening);
         closeQuietly(socket);
@@ -126,6 +127,32 @@ export class PortAllocator {
       socket.bind({ port, address: this.#host, exclusive: true });
     });
   }
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The address lookup of one relay socket. An unconnected dgram socket looks up the destination
+ * of every send; Node's default (dns.lookup) answers an IP literal only on the next tick, after
+ * validating it — a closure, a tick and a regex per relayed packet. The relay sends only to
+ * numeric addresses (latched sources, SDP addresses), so the last one checked is answered at
+ * once; anything else (a host name in c=) still goes to dns.lookup.
+ */
+function createNumericLookup(): (hostname: string, options: LookupOneOptions, callback: LookupCallback) => void {
+  let known = '';
+  let knownFamily = 0;
+  return (hostname, options, callback) => {
+    if (hostname !== known) {
+      const family = isIP(hostname);
+      if (family === 0) {
+        lookup(hostname, options, callback);
+        return;
+      }
+      known = hostname;
+      knownFamily = family;
+    }
+    callback(null, known, knownFamily);
+  };
 }
 
 function isAddressInUse(error: unknown): boolean {

@@ -18,23 +18,68 @@ export function isToken(text: string): boolean {
   return true;
 }
 
+/** Whether `text[start, end)` is a `token`. */
+export function isTokenRange(text: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARS[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** Whether `text[start, end)` holds only token characters, SP and HTAB. */
+export function isTokenOrBlankRange(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && (c >= 128 || TOKEN_CHARS[c] !== 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Index of the first `code` in `text[start, end)`, or -1. Values are read in place from the whole
+ * header section, where `indexOf` would search on past the value's end; these ranges are short.
+ */
+export function indexIn(text: string, code: number, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === code) return i;
+  return -1;
+}
+
+/** Whether `c` is removed by `String.prototype.trim` (ECMAScript WhiteSpace and LineTerminator). */
+export function isTrimmed(c: number): boolean {
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
 /** Whether `c` is SP or HTAB. */
 export function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
-/** Skips SP/HTAB from `i`; returns the first other index. */
-export function skipWhitespace(text: string, i: number): number {
-  while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+/** Skips SP/HTAB from `i` (up to `end`); returns the first other index. */
+export function skipWhitespace(text: string, i: number, end = text.length): number {
+  while (i < end && isWhitespace(text.charCodeAt(i))) i++;
   return i;
 }
 
 /**
- * Index just past the closing quote of a quoted-string starting at `start` (which must be `"`),
- * honouring quoted-pair escapes; `-1` when unterminated.
+ * Index just past the closing quote of a quoted-string starting at `start` (which must be `"`)
+ * and ending before `end`, honouring quoted-pair escapes; `-1` when unterminated.
  */
-export function endOfQuotedString(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
+export function endOfQuotedString(text: string, start: number, end = text.length): number {
+  for (let i = start + 1; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5c /* \ */) {
       i++;
@@ -94,6 +139,17 @@ export function splitList(value: string): string[] | undefined {
   return parts;
 }
 
+/** Parameter names seen in nearly every message, matched in place instead of cut and lower-cased. */
+const COMMON_HEADER_PARAMS: readonly string[] = ['tag', 'branch', 'rport', 'received'];
+
+/** The name in `names` spelled exactly as `text[start, end)`, or undefined. */
+export function commonName(text: string, start: number, end: number, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    if (name.length === end - start && text.startsWith(name, start)) return name;
+  }
+  return undefined;
+}
+
 /** Shared by every value without parameters; never mutated (typed read-only everywhere). */
 const NO_HEADER_PARAMS: Map<string, string | null> = new Map();
 
@@ -102,39 +158,44 @@ const NO_HEADER_PARAMS: Map<string, string | null> = new Map();
  * the end). Names are lower-cased; values are token, host (incl. `[IPv6]`) or quoted-string
  * (returned unquoted). Duplicate names are rejected.
  */
-export function parseHeaderParams(text: string, start: number): Map<string, string | null> | undefined {
-  if (start >= text.length) return NO_HEADER_PARAMS;
+export function parseHeaderParams(
+  text: string,
+  start: number,
+  end = text.length,
+): Map<string, string | null> | undefined {
+  if (start >= end) return NO_HEADER_PARAMS;
   const params = new Map<string, string | null>();
-  let i = skipWhitespace(text, start);
-  while (i < text.length) {
+  let i = skipWhitespace(text, start, end);
+  while (i < end) {
     if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
-    i = skipWhitespace(text, i + 1);
+    i = skipWhitespace(text, i + 1, end);
     let j = i;
-    while (j < text.length) {
+    while (j < end) {
       const c = text.charCodeAt(j);
       if (c >= 128 || TOKEN_CHARS[c] !== 1) break;
       j++;
     }
     if (j === i) return undefined;
-    const name = text.slice(i, j).toLowerCase();
+    const name = commonName(text, i, j, COMMON_HEADER_PARAMS) ?? text.slice(i, j).toLowerCase();
     if (params.has(name)) return undefined;
-    i = skipWhitespace(text, j);
+    i = skipWhitespace(text, j, end);
     let value: string | null = null;
-    if (i < text.length && text.charCodeAt(i) === 0x3d /* = */) {
-      i = skipWhitespace(text, i + 1);
-      if (text.charCodeAt(i) === 0x22) {
-        const end = endOfQuotedString(text, i);
-        if (end < 0) return undefined;
-        value = unquote(text.slice(i, end));
-        i = end;
-      } else if (text.charCodeAt(i) === 0x5b /* [ */) {
-        const end = text.indexOf(']', i);
-        if (end < 0) return undefined;
-        value = text.slice(i, end + 1);
-        i = end + 1;
+    if (i < end && text.charCodeAt(i) === 0x3d /* = */) {
+      i = skipWhitespace(text, i + 1, end);
+      const first = i < end ? text.charCodeAt(i) : -1;
+      if (first === 0x22) {
+        const close = endOfQuotedString(text, i, end);
+        if (close < 0) return undefined;
+        value = unquote(text.slice(i, close));
+        i = close;
+      } else if (first === 0x5b /* [ */) {
+        const close = text.indexOf(']', i);
+        if (close < 0 || close >= end) return undefined;
+        value = text.slice(i, close + 1);
+        i = close + 1;
       } else {
         let k = i;
-        while (k < text.length) {
+        while (k < end) {
           const c = text.charCodeAt(k);
           if (c >= 128 || (TOKEN_CHARS[c] !== 1 && c !== 0x3a) /* : for hosts */) break;
           k++;
@@ -145,7 +206,7 @@ export function parseHeaderParams(text: string, start: number): Map<string, stri
       }
     }
     params.set(name, value);
-    i = skipWhitespace(text, i);
+    i = skipWhitespace(text, i, end);
   }
   return params;
 }

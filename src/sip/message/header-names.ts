@@ -106,21 +106,85 @@ export function canonicalHeaderName(name: string): string {
 }
 
 /**
- * Canonical spellings bucketed by length and lower-cased first letter, so the common case (a
- * name already spelled canonically) is found by integer lookup and one string comparison,
- * without hashing a freshly sliced string.
+ * Canonical spellings bucketed by length and lower-cased first letter, so a name is looked up by
+ * integer indexing and a comparison in place, without cutting, lower-casing or hashing a string.
  */
-const BUCKETS = new Map<number, string[]>();
+const MAX_KNOWN_LENGTH = 32;
+const BUCKETS: Array<readonly string[] | undefined> = new Array<undefined>((MAX_KNOWN_LENGTH + 1) * 32).fill(undefined);
 for (const name of KNOWN_NAMES) {
-  const key = (name.length << 8) | (name.charCodeAt(0) | 0x20);
-  BUCKETS.set(key, [...(BUCKETS.get(key) ?? []), name]);
+  const key = bucketKey(name, 0, name.length);
+  BUCKETS[key] = [...(BUCKETS[key] ?? []), name];
+}
+
+/** Compact forms by the code of their lower-case letter. */
+const COMPACT_BY_CODE: Array<string | undefined> = new Array<undefined>(128).fill(undefined);
+for (const [short, long] of Object.entries(COMPACT_FORMS)) COMPACT_BY_CODE[short.charCodeAt(0)] = long;
+
+function bucketKey(text: string, start: number, length: number): number {
+  return length * 32 + ((text.charCodeAt(start) | 0x20) & 31);
+}
+
+function bucketAt(text: string, start: number, end: number): readonly string[] | undefined {
+  const length = end - start;
+  return length <= 0 || length > MAX_KNOWN_LENGTH ? undefined : BUCKETS[bucketKey(text, start, length)];
+}
+
+/**
+ * The registered header name spelled exactly as `text[start, end)`, or undefined (also when the
+ * name is registered but written in another case or compact form).
+ */
+export function canonicalSpellingAt(text: string, start: number, end: number): string | undefined {
+  const bucket = bucketAt(text, start, end);
+  if (bucket !== undefined) for (const candidate of bucket) if (equalsAt(text, start, candidate)) return candidate;
+  return undefined;
+}
+
+/** Whether `text[start, ...)` spells `candidate` exactly. */
+function equalsAt(text: string, start: number, candidate: string): boolean {
+  for (let i = 0; i < candidate.length; i++) if (text.charCodeAt(start + i) !== candidate.charCodeAt(i)) return false;
+  return true;
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** Whether `text[start, ...)` spells `candidate` in any ASCII case. */
+function equalsIgnoringCase(text: string, start: number, candidate: string): boolean {
+  for (let i = 0; i < candidate.length; i++) {
+    const a = text.charCodeAt(start + i);
+    const b = candidate.charCodeAt(i);
+    if (a !== b && !((a | 0x20) === (b | 0x20) && isAsciiLetter(b))) return false;
+  }
+  return true;
+}
+
+function hasNonAscii(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) >= 0x80) return true;
+  return false;
+}
+
+/**
+ * The canonical spelling of the registered header name `text[start, end)` (any case, compact
+ * forms), or undefined.
+ */
+export function knownHeaderNameAt(text: string, start: number, end: number): string | undefined {
+  if (end - start === 1) {
+    const c = text.charCodeAt(start);
+    if (isAsciiLetter(c)) return COMPACT_BY_CODE[c | 0x20];
+  } else {
+    const bucket = bucketAt(text, start, end);
+    if (bucket !== undefined) {
+      for (const candidate of bucket) if (equalsIgnoringCase(text, start, candidate)) return candidate;
+    }
+  }
+  // Unicode case mapping can turn other characters into ASCII letters (as String#toLowerCase does)
+  return hasNonAscii(text, start, end) ? CANONICAL.get(text.slice(start, end).toLowerCase()) : undefined;
 }
 
 /** The canonical spelling of a registered header name (any case, compact forms), or undefined. */
 export function knownHeaderName(name: string): string | undefined {
-  const bucket = BUCKETS.get((name.length << 8) | (name.charCodeAt(0) | 0x20));
-  if (bucket !== undefined) for (const candidate of bucket) if (candidate === name) return candidate;
-  return CANONICAL.get(name.toLowerCase());
+  return knownHeaderNameAt(name, 0, name.length);
 }
 
 /** Whether two header names denote the same header. */

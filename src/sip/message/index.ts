@@ -16,7 +16,9 @@ export {
 } from './build.js';
 export { formatNameAddr, formatContact, formatVia } from './format.js';
 export { parseUri, formatUri, isSipUri, isTelUri, sipUri, classifyHost, parseHostPort, percentDecode } from './uri.js';
-export { parseNameAddr, parseVia, parseCSeq } from './header-values.js';
+export { parseNameAddr } from './name-addr.js';
+export { parseVia } from './via.js';
+export { parseCSeq } from './header-values.js';
 export { canonicalHeaderName, sameHeaderName, isListHeader } from './header-names.js';
 export { reasonPhrase } from './reason-phrases.js';
 export { isToken } from './grammar.js';

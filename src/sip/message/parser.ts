@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { assembleMessage, type StartLine } from './assemble.js';
-import { isToken, isWhitespace } from './grammar.js';
-import { knownHeaderName } from './header-names.js';
-import { parseUri } from './uri.js';
+import { assembleMessage } from './assemble.js';
+import { isTokenRange, isWhitespace } from './grammar.js';
+import { canonicalSpellingAt, knownHeaderNameAt } from './header-names.js';
+import { stampRawBytes } from './raw-bytes.js';
+import { parseStartLine } from './start-line.js';
 import type { HeaderField, ParseErrorCode, ParseLimits, ParseResult, SipParseError } from './types.js';
 
 /** Defaults for {@link ParseLimits}. */
@@ -22,9 +23,6 @@ export interface ParseOptions {
   readonly datagram?: boolean;
 }
 
-const VERSION = /^SIP\/([0-9]+)\.([0-9]+)$/i;
-const STATUS_CODE = /^[1-6][0-9]{2}$/;
-
 interface PartialMessage {
   kind?: 'request' | 'response';
   method?: string;
@@ -36,71 +34,87 @@ function failure(code: ParseErrorCode, message: string, partial: PartialMessage,
   return { ok: false, error };
 }
 
-/**
- * Finds the blank line ending the header section; returns [headerEnd, bodyStart] or undefined.
- * LF-only line ends are tolerated (robustness, RFC 3261 §7.5), so LF LF and LF CRLF count too.
- */
 const LF_LF = Buffer.from('\n\n');
 const LF_CRLF = Buffer.from('\n\r\n');
+const LF = 0x0a;
+const CR = 0x0d;
 
-function findHeaderEnd(data: Buffer, from: number): [number, number] | undefined {
+/**
+ * Where the header section ends: `headerEnd` is the end of its last line (without the line end),
+ * `bodyStart` the first byte after the blank line; both `data.length` when there is no blank line.
+ * LF-only line ends are tolerated (robustness, RFC 3261 §7.5), so LF LF and LF CRLF count too.
+ */
+interface HeaderBounds {
+  readonly headerEnd: number;
+  readonly bodyStart: number;
+  /** Whether the section ends with a blank line. */
+  readonly blankLine: boolean;
+  /** Whether the section ends with CRLF CRLF, as the serializer writes it. */
+  readonly crlf: boolean;
+}
+
+function findHeaderBounds(data: Buffer, from: number): HeaderBounds {
   // The first LF CRLF is the CRLF CRLF of a normal message (or an LF-only line, then CRLF);
   // an LF-only blank line can only come before it.
   const lfCrlf = data.indexOf(LF_CRLF, from);
-  const lfLf = (lfCrlf < 0 ? data : data.subarray(0, lfCrlf + 1)).indexOf(LF_LF, from);
-  if (lfLf >= 0) return [data[lfLf - 1] === 0x0d ? lfLf - 1 : lfLf, lfLf + 2];
-  if (lfCrlf >= 0) return [data[lfCrlf - 1] === 0x0d ? lfCrlf - 1 : lfCrlf, lfCrlf + 3];
-  return undefined;
+  const lfLf = data.indexOf(LF_LF, from);
+  if (lfLf >= 0 && (lfCrlf < 0 || lfLf < lfCrlf)) {
+    return { headerEnd: data[lfLf - 1] === CR ? lfLf - 1 : lfLf, bodyStart: lfLf + 2, blankLine: true, crlf: false };
+  }
+  if (lfCrlf >= 0) {
+    const cr = data[lfCrlf - 1] === CR;
+    return { headerEnd: cr ? lfCrlf - 1 : lfCrlf, bodyStart: lfCrlf + 3, blankLine: true, crlf: cr };
+  }
+  return { headerEnd: data.length, bodyStart: data.length, blankLine: false, crlf: false };
 }
 
-/** Lines of the header section: CRLF-separated, bare LF tolerated (robustness). */
-function splitLines(text: string): string[] {
-  const lines = text.split('\r\n');
-  for (const line of lines) {
-    if (line.includes('\n')) return text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  }
-  return lines;
+/**
+ * `text` (decoded from `data[start, end)`) if that is valid UTF-8. Pure ASCII (the usual case) is
+ * recognised from the text itself: every byte became one character and none was replaced, so
+ * only other text pays for a separate validation.
+ */
+function validUtf8(text: string, data: Buffer, start: number, end: number): string | undefined {
+  if (text.length === end - start && !text.includes('\uFFFD')) return text;
+  return isUtf8(data.subarray(start, end)) ? text : undefined;
 }
 
-function parseStartLine(line: string, partial: PartialMessage): StartLine | ParseResult {
-  if (line.startsWith('SIP/') || /^sip\//i.test(line)) {
-    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2)
-    const sp1 = line.indexOf(' ');
-    const version = sp1 < 0 ? line : line.slice(0, sp1);
-    partial.kind = 'response';
-    const v = VERSION.exec(version);
-    if (v === null) return failure('SIP_PARSE_START_LINE', 'malformed status line', partial);
-    const sp2 = line.indexOf(' ', sp1 + 1);
-    const code = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
-    if (!STATUS_CODE.test(code)) return failure('SIP_PARSE_START_LINE', `invalid status code "${code}"`, partial);
-    const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(reason))
-      return failure('SIP_PARSE_START_LINE', 'control character in reason phrase', partial);
-    if (v[1] !== '2' || v[2] !== '0')
-      return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
-    return { kind: 'response', status: Number(code), reason, version: 'SIP/2.0' };
+interface Head {
+  readonly bounds: HeaderBounds;
+  /** The header section as text; undefined when it is not valid UTF-8. */
+  readonly text: string | undefined;
+}
+
+function readHead(data: Buffer, start: number): Head {
+  // Usual case: the section ends with CRLF CRLF and has no LF-only blank line before that,
+  // which the decoded text shows without a second search of the bytes.
+  const lfCrlf = data.indexOf(LF_CRLF, start);
+  if (lfCrlf >= 0 && data[lfCrlf - 1] !== LF) {
+    const cr = data[lfCrlf - 1] === CR;
+    const headerEnd = cr ? lfCrlf - 1 : lfCrlf;
+    const text = data.toString('utf8', start, headerEnd);
+    if (!text.includes('\n\n')) {
+      const bounds = { headerEnd, bodyStart: lfCrlf + 3, blankLine: true, crlf: cr };
+      return { bounds, text: validUtf8(text, data, start, headerEnd) };
+    }
   }
-  // Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly single spaces
-  const parts = line.split(' ');
-  partial.kind = 'request';
-  if (parts.length !== 3) {
-    if (parts.length > 0 && isToken(parts[0] as string)) partial.method = parts[0] as string;
-    return failure('SIP_PARSE_START_LINE', 'request line must be "Method SP Request-URI SP SIP-Version"', partial);
-  }
-  const [method, uriText, version] = parts as [string, string, string];
-  if (!isToken(method)) return failure('SIP_PARSE_START_LINE', 'invalid method token', partial);
-  partial.method = method;
-  const v = VERSION.exec(version);
-  if (v === null) return failure('SIP_PARSE_START_LINE', `malformed SIP version "${version}"`, partial);
-  if (v[1] !== '2' || v[2] !== '0')
-    return failure('SIP_PARSE_VERSION', `unsupported SIP version ${version}`, partial, 505);
-  const uri = parseUri(uriText);
-  if (uri === undefined) return failure('SIP_PARSE_URI', 'malformed Request-URI', partial);
-  // §19.1.5: URI headers are not allowed in a Request-URI
-  if ((uri.scheme === 'sip' || uri.scheme === 'sips') && 'headers' in uri && uri.headers.length > 0) {
-    return failure('SIP_PARSE_URI', 'Request-URI must not contain URI headers', partial);
-  }
-  return { kind: 'request', method, uri, version: 'SIP/2.0' };
+  const bounds = findHeaderBounds(data, start);
+  const text = data.toString('utf8', start, bounds.headerEnd);
+  return { bounds, text: validUtf8(text, data, start, bounds.headerEnd) };
+}
+
+/** The end of the line starting at `from`: the index of its LF, or `end`. */
+function lineEndAt(text: string, from: number, end: number): number {
+  const lf = text.indexOf('\n', from);
+  return lf < 0 || lf > end ? end : lf;
+}
+
+/**
+ * The end of a line's content: before the CR of a CRLF. The last line has no line end of its
+ * own; a CR ending it is kept, except in a section that uses bare LF line ends, where each line
+ * is taken to end in LF and a CR before that is dropped (robustness, §7.5).
+ */
+function contentEnd(text: string, lf: number, textEnd: number, bareLf: boolean): number {
+  return (lf < textEnd || bareLf) && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
 }
 
 /**
@@ -128,77 +142,131 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   }
   // §7.5: CRLFs before the start line are ignored
   let start = 0;
-  while (start < data.length && (data[start] === 0x0d || data[start] === 0x0a)) start++;
+  while (start < data.length && (data[start] === CR || data[start] === LF)) start++;
   if (start === data.length) return failure('SIP_PARSE_START_LINE', 'empty message', partial);
 
-  const ends = findHeaderEnd(data, start);
-  const headerEnd = ends === undefined ? data.length : ends[0];
-  const bodyStart = ends === undefined ? data.length : ends[1];
-  const head = data.subarray(start, headerEnd);
-  if (!isUtf8(head)) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
-  const lines = splitLines(head.toString('utf8'));
+  const { bounds, text } = readHead(data, start);
+  if (text === undefined) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
+  const textEnd = text.length;
 
-  const startLineText = lines[0] as string;
-  if (startLineText.length > limits.maxLineLength) {
+  // Lines end at LF; a CR before the LF belongs to the line end (bare LF tolerated, §7.5)
+  const startLf = lineEndAt(text, 0, textEnd);
+  const startLineEnd = startLf < textEnd && text.charCodeAt(startLf - 1) === CR ? startLf - 1 : startLf;
+  if (startLineEnd > limits.maxLineLength) {
     return failure('SIP_PARSE_LIMIT', `start line longer than ${limits.maxLineLength} bytes`, partial);
   }
+  // Whether every line is `Name: value` CRLF as the serializer would write it (see raw-bytes.ts)
+  let bareLf = startLf < textEnd && startLineEnd === startLf;
+  let canonical = bounds.crlf && !bareLf;
 
   const headers: HeaderField[] = [];
-  // A message cut right after its last header line (no blank line) leaves one empty entry.
-  if (ends === undefined && lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
-  for (let i = 1; i < lines.length; i++) {
-    let line = lines[i] as string;
-    if (isWhitespace(line.charCodeAt(0))) {
+  const valueStarts: number[] = [];
+  let contentLengthValue: string | undefined;
+  let lineStart = startLf + 1;
+  while (lineStart < textEnd) {
+    const lf = lineEndAt(text, lineStart, textEnd);
+    let next = lf + 1;
+    if (isWhitespace(text.charCodeAt(lineStart))) {
       return failure('SIP_PARSE_HEADER', 'continuation line before any header', partial);
     }
-    // §7.3.1: continuation lines fold into the header field as one SP
-    while (i + 1 < lines.length && isWhitespace((lines[i + 1] as string).charCodeAt(0))) {
-      line = `${line.trimEnd()} ${(lines[++i] as string).trimStart()}`;
-      if (line.length > limits.maxLineLength) break;
+    let line = text;
+    let folded = false;
+    let from = lineStart;
+    let end = contentEnd(text, lf, textEnd, bareLf);
+    if (end === lf && lf < textEnd) bareLf = true;
+    // A message cut right after a line end (no blank line) leaves no further header line
+    if (end === lineStart && lf === textEnd && !bounds.blankLine) break;
+    if (next < textEnd && isWhitespace(text.charCodeAt(next))) {
+      // §7.3.1: continuation lines fold into the header field as one SP
+      canonical = false;
+      folded = true;
+      line = text.slice(lineStart, end);
+      from = 0;
+      while (next < textEnd && isWhitespace(text.charCodeAt(next))) {
+        const foldLf = lineEndAt(text, next, textEnd);
+        const foldEnd = contentEnd(text, foldLf, textEnd, bareLf);
+        if (foldEnd === foldLf && foldLf < textEnd) bareLf = true;
+        line = `${line.trimEnd()} ${text.slice(next, foldEnd).trimStart()}`;
+        next = foldLf + 1;
+        if (line.length > limits.maxLineLength) break;
+      }
+      end = line.length;
     }
-    if (line.length > limits.maxLineLength) {
+    if (end - from > limits.maxLineLength) {
       return failure('SIP_PARSE_LIMIT', `header line longer than ${limits.maxLineLength} bytes`, partial);
     }
-    const colon = line.indexOf(':');
+    let colon = line.indexOf(':', from);
+    if (colon >= end) colon = -1;
     let nameEnd = colon;
-    while (nameEnd > 0 && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
-    const name = colon < 0 ? '' : line.slice(0, nameEnd);
+    while (nameEnd > from && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
     // Known names are tokens by construction; only unknown ones need the character check
-    const known = knownHeaderName(name);
-    const canonical = known ?? name;
-    if (known === undefined && !isToken(name)) {
-      return failure('SIP_PARSE_HEADER', `malformed header line "${line.slice(0, 40)}"`, partial);
+    let name = colon < 0 ? undefined : canonicalSpellingAt(line, from, nameEnd);
+    if (name === undefined) {
+      // A registered name in another spelling (canonicalised), or an unknown one kept as written
+      name = colon < 0 ? undefined : knownHeaderNameAt(line, from, nameEnd);
+      if (name !== undefined) canonical = false;
+      else if (colon >= 0 && isTokenRange(line, from, nameEnd)) name = line.slice(from, nameEnd);
+      else {
+        const shown = line.slice(from, Math.min(from + 40, end));
+        return failure('SIP_PARSE_HEADER', `malformed header line "${shown}"`, partial);
+      }
     }
     if (headers.length >= limits.maxHeaders) {
       return failure('SIP_PARSE_LIMIT', `more than ${limits.maxHeaders} header fields`, partial);
     }
     // The value without surrounding whitespace, cut with a single slice
     let valueStart = colon + 1;
-    let valueEnd = line.length;
+    let valueEnd = end;
     while (valueStart < valueEnd && isWhitespace(line.charCodeAt(valueStart))) valueStart++;
     while (valueEnd > valueStart && isWhitespace(line.charCodeAt(valueEnd - 1))) valueEnd--;
-    headers.push({ name: canonical, value: line.slice(valueStart, valueEnd) });
+    if (nameEnd !== colon || line.charCodeAt(colon + 1) !== 0x20 || valueStart !== colon + 2 || valueEnd !== end) {
+      canonical = false;
+    }
+    const value = line.slice(valueStart, valueEnd);
+    valueStarts.push(folded ? -1 : valueStart);
+    if (name === 'Content-Length' && contentLengthValue === undefined) contentLengthValue = value;
+    headers.push({ name, value });
+    lineStart = next;
   }
   partial.headers = headers;
 
-  const startLine = parseStartLine(startLineText, partial);
-  if ('ok' in startLine) return startLine;
+  const startLine = parseStartLine(text.slice(0, startLineEnd));
+  if ('code' in startLine) {
+    partial.kind = startLine.kind;
+    if (startLine.method !== undefined) partial.method = startLine.method;
+    return failure(startLine.code, startLine.message, partial, startLine.suggestedStatus);
+  }
+  partial.kind = startLine.kind;
+  if (startLine.kind === 'request') partial.method = startLine.method;
 
-  let body = data.subarray(bodyStart);
-  const lengthHeader = headers.find((h) => h.name === 'Content-Length');
-  if (lengthHeader !== undefined && /^[ \t]*[0-9]{1,10}[ \t]*$/.test(lengthHeader.value)) {
-    const declared = Number(lengthHeader.value);
-    if (declared > body.length) {
+  const bodyStart = bounds.bodyStart;
+  let bodyEnd = data.length;
+  if (contentLengthValue !== undefined && isShortDecimal(contentLengthValue)) {
+    const declared = Number(contentLengthValue);
+    if (declared > bodyEnd - bodyStart) {
       return failure(
         'SIP_PARSE_BODY',
-        `Content-Length ${declared} exceeds the ${body.length} body bytes received`,
+        `Content-Length ${declared} exceeds the ${bodyEnd - bodyStart} body bytes received`,
         partial,
       );
     }
-    if (options.datagram !== false || declared < body.length) body = body.subarray(0, declared);
-  }
+    if (options.datagram !== false || declared < bodyEnd - bodyStart) bodyEnd = bodyStart + declared;
+    canonical &&= contentLengthValue === String(declared);
+  } else canonical = false;
 
-  const assembled = assembleMessage(startLine, headers, body);
+  const spans = { text, starts: valueStarts };
+  const assembled = assembleMessage(startLine, headers, data.subarray(bodyStart, bodyEnd), spans);
   if (!assembled.ok) return failure(assembled.error.code, assembled.error.message, partial);
+  if (canonical && !bareLf && startLine.verbatim) stampRawBytes(assembled.message, data, start, bodyEnd);
   return assembled;
+}
+
+/** 1 to 10 decimal digits (a Content-Length the framing can use). */
+function isShortDecimal(text: string): boolean {
+  if (text.length === 0 || text.length > 10) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }

@@ -1,3 +1,4 @@
+import { rawBytesOf } from './raw-bytes.js';
 import { formatUri } from './uri.js';
 import type { SipMessage } from './types.js';
 
@@ -13,6 +14,18 @@ export function startLineText(message: SipMessage): string {
  * Content-Length always states the body's real length, so stream framing stays correct.
  */
 export function serializeMessage(message: SipMessage): Buffer {
+  const raw = rawBytesOf(message);
+  if (raw !== undefined) {
+    // Parsed in exactly this form: the same bytes, copied so the result is the caller's own
+    const out = Buffer.allocUnsafe(raw.end - raw.start);
+    raw.data.copy(out, 0, raw.start, raw.end);
+    return out;
+  }
+  return serializeFields(message);
+}
+
+/** {@link serializeMessage} from the message's fields alone, never from the bytes it was parsed from. */
+export function serializeFields(message: SipMessage): Buffer {
   let head = startLineText(message) + '\r\n';
   let hasLength = false;
   for (const h of message.headers) {

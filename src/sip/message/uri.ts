@@ -1,4 +1,5 @@
-import { isIPv6 } from 'node:net';
+import { commonName, indexIn } from './grammar.js';
+import { classifyHost, formatHost, parseHostPortRange } from './host.js';
 import type { AbsoluteUri, SipUri, TelUri, Uri, UriParams } from './types.js';
 
 /** RFC 3261 §25.1 character classes, as lookup tables over ASCII. */
@@ -14,16 +15,32 @@ const PARAM_CHARS = charClass('[]/:&+$');
 const HEADER_CHARS = charClass('[]/?:+$');
 const TEL_PARAM_CHARS = charClass('[]/:&+$');
 
-/** Whether every char is in `table` or part of a valid `%HH` escape. */
-function allowed(text: string, table: Uint8Array): boolean {
-  for (let i = 0; i < text.length; i++) {
+/** Result of {@link scanAllowed}: invalid, valid without escapes, valid with `%HH` escapes. */
+const INVALID = 0;
+const PLAIN = 1;
+const ESCAPED = 2;
+
+/**
+ * Whether every char of `text[start, end)` is in `table` or part of a valid `%HH` escape; tells
+ * escaped text apart so that only it is percent-decoded.
+ */
+function scanAllowed(text: string, start: number, end: number, table: Uint8Array): number {
+  let result = PLAIN;
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x25 /* % */) {
-      if (!isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return false;
+      // The escape must fit inside the range: characters beyond it belong to something else
+      if (i + 2 >= end) return INVALID;
+      if (!isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return INVALID;
       i += 2;
-    } else if (c >= 128 || table[c] !== 1) return false;
+      result = ESCAPED;
+    } else if (c >= 128 || table[c] !== 1) return INVALID;
   }
-  return true;
+  return result;
+}
+
+function allowed(text: string, table: Uint8Array): boolean {
+  return scanAllowed(text, 0, text.length, table) !== INVALID;
 }
 
 function isHex(c: number): boolean {
@@ -40,8 +57,17 @@ export function percentDecode(text: string): string {
   }
 }
 
+/** `text[start, end)` checked against `table` and percent-decoded, or undefined when invalid. */
+function decodedRange(text: string, start: number, end: number, table: Uint8Array): string | undefined {
+  const scan = scanAllowed(text, start, end, table);
+  if (scan === INVALID) return undefined;
+  const raw = text.slice(start, end);
+  return scan === ESCAPED ? percentDecode(raw) : raw;
+}
+
 /** Percent-encodes every character of `text` outside `table`. */
 function percentEncode(text: string, table: Uint8Array): string {
+  if (scanAllowed(text, 0, text.length, table) === PLAIN) return text;
   let out = '';
   for (const ch of text) {
     const c = ch.charCodeAt(0);
@@ -51,141 +77,90 @@ function percentEncode(text: string, table: Uint8Array): string {
   return out;
 }
 
-const HOSTNAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.?$/;
-
-/** `IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT` (§25.1), each part <= 255. */
-function isIPv4Address(host: string): boolean {
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= host.length; i++) {
-    const c = i === host.length ? 0x2e : host.charCodeAt(i);
-    if (c === 0x2e /* . */) {
-      if (digits === 0 || value > 255) return false;
-      parts++;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (++digits > 3) return false;
-      value = value * 10 + (c - 0x30);
-    } else return false;
-  }
-  return parts === 4;
-}
-
-function isNumericHost(host: string): boolean {
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    if (c !== 0x2e && (c < 0x30 || c > 0x39)) return false;
-  }
-  return true;
-}
-
-/** Classifies a host (IPv6 without brackets); `undefined` when it is not a valid host. */
-export function classifyHost(host: string): 'ipv4' | 'ipv6' | 'domain' | undefined {
-  if (host.length === 0 || host.length > 255) return undefined;
-  if (isNumericHost(host)) return isIPv4Address(host) ? 'ipv4' : undefined;
-  if (host.includes(':')) return isIPv6(host) ? 'ipv6' : undefined;
-  return HOSTNAME.test(host) ? 'domain' : undefined;
-}
-
-/** Parses `host[:port]` where an IPv6 host is a bracketed reference (RFC 3261 §25.1 hostport). */
-export function parseHostPort(
-  text: string,
-): { host: string; hostType: 'ipv4' | 'ipv6' | 'domain'; port: number | undefined } | undefined {
-  let host: string;
-  let rest: string;
-  if (text.charCodeAt(0) === 0x5b /* [ */) {
-    const close = text.indexOf(']');
-    if (close < 0) return undefined;
-    host = text.slice(1, close);
-    // RFC 5118 §4.10: tolerate the ":::" form that RFC 3261's ABNF bug allowed
-    if (!isIPv6(host) && !(host.includes(':::') && isIPv6(host.replace(':::', '::')))) return undefined;
-    rest = text.slice(close + 1);
-    if (rest.length > 0 && rest.charCodeAt(0) !== 0x3a) return undefined;
-    const port = rest.length > 0 ? parsePort(rest.slice(1)) : undefined;
-    if (rest.length > 0 && port === undefined) return undefined;
-    return { host, hostType: 'ipv6', port };
-  }
-  const colon = text.indexOf(':');
-  if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) return undefined; // bare IPv6 (RFC 5118 §4.2)
-  host = colon >= 0 ? text.slice(0, colon) : text;
-  const hostType = classifyHost(host);
-  if (hostType === undefined) return undefined;
-  if (colon < 0) return { host, hostType, port: undefined };
-  const port = parsePort(text.slice(colon + 1));
-  return port === undefined ? undefined : { host, hostType, port };
-}
-
-function parsePort(text: string): number | undefined {
-  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
-  const port = Number(text);
-  return port <= 65535 ? port : undefined;
-}
-
 /** Shared empty values: most URIs have no headers, many no parameters. Never mutated. */
 const NO_HEADERS: Array<readonly [string, string]> = [];
 const NO_PARAMS: Map<string, string | null> = new Map();
 
-/** Parses `;name[=value]` URI parameters (lower-cased names, decoded values). */
-function parseUriParams(text: string, table: Uint8Array): Map<string, string | null> | undefined {
-  if (text.length === 0) return NO_PARAMS;
+/** URI parameter names seen in nearly every message (all valid in every parameter table). */
+const COMMON_URI_PARAMS: readonly string[] = ['lr', 'user', 'transport'];
+
+/**
+ * Parses `;name[=value]` URI parameters in `text[start, end)`, where `start` is at the first `;`
+ * (lower-cased names, decoded values).
+ */
+function parseUriParams(
+  text: string,
+  start: number,
+  end: number,
+  table: Uint8Array,
+): Map<string, string | null> | undefined {
+  if (start >= end) return NO_PARAMS;
   const params = new Map<string, string | null>();
-  let start = 1;
-  while (start <= text.length && text.length > 0) {
-    let end = text.indexOf(';', start);
-    if (end < 0) end = text.length;
-    const eq = text.indexOf('=', start);
-    const hasValue = eq >= 0 && eq < end;
-    const rawName = text.slice(start, hasValue ? eq : end);
-    const rawValue = hasValue ? text.slice(eq + 1, end) : null;
-    if (rawName.length === 0 || !allowed(rawName, table)) return undefined;
-    if (rawValue !== null && (rawValue.length === 0 || !allowed(rawValue, table))) return undefined;
-    const name = percentDecode(rawName).toLowerCase();
+  let from = start + 1;
+  while (from <= end) {
+    let paramEnd = indexIn(text, 0x3b /* ; */, from, end);
+    if (paramEnd < 0) paramEnd = end;
+    const eq = indexIn(text, 0x3d /* = */, from, paramEnd);
+    const nameEnd = eq < 0 ? paramEnd : eq;
+    if (nameEnd === from) return undefined;
+    const rawName = commonName(text, from, nameEnd, COMMON_URI_PARAMS) ?? decodedRange(text, from, nameEnd, table);
+    if (rawName === undefined) return undefined;
+    let value: string | null = null;
+    if (eq >= 0) {
+      if (eq + 1 === paramEnd) return undefined;
+      const decoded = decodedRange(text, eq + 1, paramEnd, table);
+      if (decoded === undefined) return undefined;
+      value = decoded;
+    }
+    const name = rawName.toLowerCase();
     if (params.has(name)) return undefined;
-    params.set(name, rawValue === null ? null : percentDecode(rawValue));
-    start = end + 1;
+    params.set(name, value);
+    from = paramEnd + 1;
   }
   return params;
 }
 
-function parseSipUri(scheme: 'sip' | 'sips', rest: string): SipUri | undefined {
+/** URI headers `?name=value&...` of `text[start, end)` (after the `?`), decoded. */
+function parseUriHeaders(text: string, start: number, end: number): Array<readonly [string, string]> | undefined {
+  const headers: Array<readonly [string, string]> = [];
+  for (const pair of text.slice(start, end).split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return undefined;
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (!allowed(name, HEADER_CHARS) || !allowed(value, HEADER_CHARS)) return undefined;
+    headers.push([percentDecode(name), percentDecode(value)]);
+  }
+  return headers;
+}
+
+/** The SIP URI `text[start, end)` after `scheme:` (RFC 3261 §19.1.1). */
+function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: number): SipUri | undefined {
   let user: string | undefined;
   let password: string | undefined;
-  let hostPart = rest;
-  const at = rest.indexOf('@');
+  let hostStart = start;
+  const at = indexIn(text, 0x40 /* @ */, start, end);
   if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    hostPart = rest.slice(at + 1);
-    const colon = userinfo.indexOf(':');
-    const rawUser = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    if (rawUser.length === 0 || !allowed(rawUser, USER_CHARS)) return undefined;
-    user = percentDecode(rawUser);
+    hostStart = at + 1;
+    const colon = indexIn(text, 0x3a /* : */, start, at);
+    const userEnd = colon < 0 ? at : colon;
+    if (userEnd === start) return undefined;
+    user = decodedRange(text, start, userEnd, USER_CHARS);
+    if (user === undefined) return undefined;
     if (colon >= 0) {
-      const rawPassword = userinfo.slice(colon + 1);
-      if (!allowed(rawPassword, PASSWORD_CHARS)) return undefined;
-      password = percentDecode(rawPassword);
+      password = decodedRange(text, colon + 1, at, PASSWORD_CHARS);
+      if (password === undefined) return undefined;
     }
   }
-  const question = hostPart.indexOf('?');
-  const beforeHeaders = question < 0 ? hostPart : hostPart.slice(0, question);
-  const semicolon = beforeHeaders.indexOf(';');
-  const hostPort = parseHostPort(semicolon < 0 ? beforeHeaders : beforeHeaders.slice(0, semicolon));
+  const question = indexIn(text, 0x3f /* ? */, hostStart, end);
+  const paramsEnd = question < 0 ? end : question;
+  const semicolon = indexIn(text, 0x3b /* ; */, hostStart, paramsEnd);
+  const hostPort = parseHostPortRange(text, hostStart, semicolon < 0 ? paramsEnd : semicolon);
   if (hostPort === undefined) return undefined;
-  const params = parseUriParams(semicolon < 0 ? '' : beforeHeaders.slice(semicolon), PARAM_CHARS);
+  const params = semicolon < 0 ? NO_PARAMS : parseUriParams(text, semicolon, paramsEnd, PARAM_CHARS);
   if (params === undefined) return undefined;
-  let headers: Array<readonly [string, string]> = NO_HEADERS;
-  if (question >= 0) {
-    headers = [];
-    for (const pair of hostPart.slice(question + 1).split('&')) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) return undefined;
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      if (!allowed(name, HEADER_CHARS) || !allowed(value, HEADER_CHARS)) return undefined;
-      headers.push([percentDecode(name), percentDecode(value)]);
-    }
-  }
+  const headers = question < 0 ? NO_HEADERS : parseUriHeaders(text, question + 1, end);
+  if (headers === undefined) return undefined;
   // One object shape for every SIP URI (absent parts are undefined) keeps property access fast.
   return {
     scheme,
@@ -205,7 +180,7 @@ function parseTelUri(rest: string): TelUri | undefined {
   const semicolon = rest.indexOf(';');
   const number = semicolon < 0 ? rest : rest.slice(0, semicolon);
   if (!TEL_NUMBER.test(number)) return undefined;
-  const params = parseUriParams(semicolon < 0 ? '' : rest.slice(semicolon), TEL_PARAM_CHARS);
+  const params = semicolon < 0 ? NO_PARAMS : parseUriParams(rest, semicolon, rest.length, TEL_PARAM_CHARS);
   return params === undefined ? undefined : { scheme: 'tel', number, params };
 }
 
@@ -213,23 +188,60 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 // Printable ASCII and UTF-8 except whitespace, quotes and angle brackets.
 const OPAQUE = /^[^\s<>"\\\u0000-\u001f\u007f]+$/;
 
+/** The scheme of `text[start, colon)`, lower-cased; the common lower-case ones without a regex. */
+function schemeOf(text: string, start: number, colon: number): string | undefined {
+  if (colon - start === 3 && text.startsWith('sip', start)) return 'sip';
+  if (colon - start === 4 && text.startsWith('sips', start)) return 'sips';
+  const schemeText = text.slice(start, colon);
+  return SCHEME.test(schemeText) ? schemeText.toLowerCase() : undefined;
+}
+
+/** {@link parseUri} of `text[start, end)`, read in place. */
+export function parseUriRange(text: string, start: number, end: number): Uri | undefined {
+  const colon = indexIn(text, 0x3a /* : */, start, end);
+  if (colon <= start) return undefined;
+  const scheme = schemeOf(text, start, colon);
+  if (scheme === undefined) return undefined;
+  if (colon + 1 === end) return undefined;
+  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(scheme, text, colon + 1, end);
+  const rest = text.slice(colon + 1, end);
+  if (scheme === 'tel') return parseTelUri(rest);
+  if (!OPAQUE.test(rest)) return undefined;
+  const absolute: AbsoluteUri = { scheme, opaque: rest };
+  return absolute;
+}
+
+function isUpperCase(c: number): boolean {
+  return c >= 0x41 && c <= 0x5a;
+}
+
+/**
+ * Whether the URI `text[start, end)`, which parses, is written exactly as {@link formatUri}
+ * writes it. Conservative: only a lower-case scheme and parameter names, no `%` escapes and no
+ * port with a leading zero (no `:0`) qualify.
+ */
+export function isVerbatimUri(text: string, start: number, end: number): boolean {
+  let inScheme = true;
+  let inParamName = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 /* % */) return false;
+    if (c === 0x3a /* : */) {
+      inScheme = false;
+      if (text.charCodeAt(i + 1) === 0x30 /* 0 */ && i + 1 < end) return false;
+    } else if (c === 0x3b /* ; */) inParamName = true;
+    else if (c === 0x3d /* = */ || c === 0x3f /* ? */) inParamName = false;
+    else if ((inScheme || inParamName) && isUpperCase(c)) return false;
+  }
+  return true;
+}
+
 /**
  * Parses a URI as it may appear in a Request-URI or a name-addr: `sip:`, `sips:`, `tel:` and any
  * other absolute URI (RFC 3261 §19.1, RFC 3966, RFC 3986). `undefined` when malformed.
  */
 export function parseUri(text: string): Uri | undefined {
-  const colon = text.indexOf(':');
-  if (colon <= 0) return undefined;
-  const schemeText = text.slice(0, colon);
-  if (!SCHEME.test(schemeText)) return undefined;
-  const scheme = schemeText.toLowerCase();
-  const rest = text.slice(colon + 1);
-  if (rest.length === 0) return undefined;
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(scheme, rest);
-  if (scheme === 'tel') return parseTelUri(rest);
-  if (!OPAQUE.test(rest)) return undefined;
-  const absolute: AbsoluteUri = { scheme, opaque: rest };
-  return absolute;
+  return parseUriRange(text, 0, text.length);
 }
 
 /** Whether the URI is a `sip:`/`sips:` URI. */
@@ -251,10 +263,7 @@ function formatUriParams(params: UriParams): string {
   return out;
 }
 
-/** Formats a host for a URI or Via: IPv6 in brackets. */
-export function formatHost(host: string, hostType: 'ipv4' | 'ipv6' | 'domain'): string {
-  return hostType === 'ipv6' ? `[${host}]` : host;
-}
+export { classifyHost, formatHost, parseHostPort } from './host.js';
 
 /** Serialises a URI (escaping what the grammar requires). */
 export function formatUri(uri: Uri): string {

@@ -89,6 +89,8 @@ export class FakeTarget implements ArchiveTarget {
     return '0'.repeat(64);
   }
   size = (folder: string, name: string): Promise<number | undefined> => this.inner.size(folder, name);
+  download = (folder: string, name: string, localPath: string): Promise<boolean> =>
+    this.inner.download(folder, name, localPath);
   delete = (folder: string, name: string): Promise<void> => this.inner.delete(folder, name);
   list = (folder: string): Promise<string[]> => this.inner.list(folder);
   close = (): Promise<void> => this.inner.close();

@@ -85,7 +85,7 @@ describe('config check', () => {
     const config = await example();
     const name = `CALLREC_CHECK_TEST_${process.pid}`;
     (config.installation as Json).keystorePassword = { env: name };
-    await writeFile(join(dir, 'smb-password'), 'Sup3rS3cret!\n');
+    await writeFile(join(dir, 'smb-password'), 'Sup3rS3cret!\n', { mode: 0o600 }); // 0644 would be warned about
     const targets = config.targets as Json[];
     (targets[0] as Json).password = { file: 'smb-password' };
     const file = await write(config);

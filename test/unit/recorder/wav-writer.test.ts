@@ -201,7 +201,8 @@ describe('WavWriter', () => {
 
   it('keeps the backlog bounded while writing 10 minutes of 16 kHz audio in 20 ms packets', async () => {
     const path = next('ten-minutes.wav');
-    const writer = await WavWriter.open(path, { format: 'pcm16', channels: 1, sampleRate: 16000 });
+    // 4 MiB, not the 1 MiB default: the loop feeds audio ~1000 times faster than real time
+    const writer = await WavWriter.open(path, { format: 'pcm16', channels: 1, sampleRate: 16000, maxPendingBytes: 4 << 20 });
     const packet = ramp(320, 9);
     const startBuffers = process.memoryUsage().arrayBuffers;
     let maxPending = 0;
@@ -215,7 +216,7 @@ describe('WavWriter', () => {
       }
     }
     const summary = await writer.close();
-    // 19.2 MB pass through; the backlog stays under the default 4 MiB bound and is flushed away
+    // 19.2 MB pass through; the backlog stays under the 4 MiB bound and is flushed away
     assert.ok(maxPending <= 4 << 20, `backlog reached ${maxPending} bytes`);
     assert.ok(maxBuffers < 6 << 20, `buffers grew by ${maxBuffers} bytes`);
     assert.equal(writer.pendingBytes, 0);

@@ -1,0 +1,137 @@
+import type { StartLine } from './assemble.js';
+import { isToken } from './grammar.js';
+import { isVerbatimUri, parseUriRange } from './uri.js';
+import type { ParseErrorCode } from './types.js';
+
+/** What a failed start line tells about the message, for answering it (§8.2.6.2). */
+export interface StartLineFailure {
+  readonly code: ParseErrorCode;
+  readonly message: string;
+  readonly kind: 'request' | 'response';
+  readonly method: string | undefined;
+  readonly suggestedStatus: number;
+}
+
+/** A start line and whether it is written exactly as the serializer would write it. */
+export type ParsedStartLine = StartLine & { readonly verbatim: boolean };
+
+const VERSION = /^SIP\/([0-9]+)\.([0-9]+)$/i;
+
+function failed(
+  kind: 'request' | 'response',
+  method: string | undefined,
+  message: string,
+  code: ParseErrorCode = 'SIP_PARSE_START_LINE',
+  suggestedStatus = 400,
+): StartLineFailure {
+  return { code, message, kind, method, suggestedStatus };
+}
+
+/** Checks a SIP-Version; undefined when it is 2.0, else the failure. */
+function versionFailure(
+  version: string,
+  kind: 'request' | 'response',
+  method: string | undefined,
+  malformed: string,
+): StartLineFailure | undefined {
+  if (version === 'SIP/2.0') return undefined;
+  const v = VERSION.exec(version);
+  if (v === null) return failed(kind, method, malformed);
+  if (v[1] !== '2' || v[2] !== '0')
+    return failed(kind, method, `unsupported SIP version ${version}`, 'SIP_PARSE_VERSION', 505);
+  return undefined;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** Whether `text` holds a control character other than HTAB (not allowed in a Reason-Phrase). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Whether the line starts with `SIP/` in any case: a Status-Line. */
+function isStatusLine(line: string): boolean {
+  return (
+    line.length >= 4 &&
+    (line.charCodeAt(0) | 0x20) === 0x73 &&
+    (line.charCodeAt(1) | 0x20) === 0x69 &&
+    (line.charCodeAt(2) | 0x20) === 0x70 &&
+    line.charCodeAt(3) === 0x2f
+  );
+}
+
+/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2) */
+function parseStatusLine(line: string): ParsedStartLine | StartLineFailure {
+  const sp1 = line.indexOf(' ');
+  const version = sp1 < 0 ? line : line.slice(0, sp1);
+  const bad = versionFailure(version, 'response', undefined, 'malformed status line');
+  // A malformed version is reported before the status code, an unsupported one after it
+  if (bad !== undefined && bad.code !== 'SIP_PARSE_VERSION') return bad;
+  const sp2 = line.indexOf(' ', sp1 + 1);
+  const codeEnd = sp2 < 0 ? line.length : sp2;
+  const c0 = line.charCodeAt(sp1 + 1);
+  if (
+    sp1 < 0 ||
+    codeEnd - sp1 !== 4 ||
+    c0 < 0x31 ||
+    c0 > 0x36 ||
+    !isDigit(line.charCodeAt(sp1 + 2)) ||
+    !isDigit(line.charCodeAt(sp1 + 3))
+  ) {
+    const code = sp1 < 0 ? line.slice(0) : line.slice(sp1 + 1, codeEnd);
+    return failed('response', undefined, `invalid status code "${code}"`);
+  }
+  const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
+  if (hasControlCharacter(reason)) return failed('response', undefined, 'control character in reason phrase');
+  if (bad !== undefined) return bad;
+  const status = (c0 - 0x30) * 100 + (line.charCodeAt(sp1 + 2) - 0x30) * 10 + (line.charCodeAt(sp1 + 3) - 0x30);
+  // Written as the serializer writes it: `SIP/2.0 <code> <reason>`
+  const verbatim = sp2 >= 0 && version === 'SIP/2.0';
+  return { kind: 'response', status, reason, version: 'SIP/2.0', verbatim };
+}
+
+/** The method token, the common methods without a new string. */
+function methodOf(line: string, end: number): string {
+  if (end === 6 && line.startsWith('INVITE')) return 'INVITE';
+  if (end === 3 && line.startsWith('ACK')) return 'ACK';
+  if (end === 3 && line.startsWith('BYE')) return 'BYE';
+  return line.slice(0, end);
+}
+
+/** Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly single spaces */
+function parseRequestLine(line: string): ParsedStartLine | StartLineFailure {
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 < 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
+    const first = sp1 < 0 ? line : line.slice(0, sp1);
+    return failed(
+      'request',
+      isToken(first) ? first : undefined,
+      'request line must be "Method SP Request-URI SP SIP-Version"',
+    );
+  }
+  const method = methodOf(line, sp1);
+  if (!isToken(method)) return failed('request', undefined, 'invalid method token');
+  const version = line.slice(sp2 + 1);
+  const bad = versionFailure(version, 'request', method, `malformed SIP version "${version}"`);
+  if (bad !== undefined) return bad;
+  const uri = parseUriRange(line, sp1 + 1, sp2);
+  if (uri === undefined) return failed('request', method, 'malformed Request-URI', 'SIP_PARSE_URI');
+  // §19.1.5: URI headers are not allowed in a Request-URI
+  if ((uri.scheme === 'sip' || uri.scheme === 'sips') && 'headers' in uri && uri.headers.length > 0) {
+    return failed('request', method, 'Request-URI must not contain URI headers', 'SIP_PARSE_URI');
+  }
+  const verbatim = version === 'SIP/2.0' && isVerbatimUri(line, sp1 + 1, sp2);
+  return { kind: 'request', method, uri, version: 'SIP/2.0', verbatim };
+}
+
+/** Parses a Request-Line or Status-Line (RFC 3261 §7.1, §7.2). */
+export function parseStartLine(line: string): ParsedStartLine | StartLineFailure {
+  return isStatusLine(line) ? parseStatusLine(line) : parseRequestLine(line);
+}

@@ -1,0 +1,103 @@
+import { isToken, isTokenRange, isTrimmed, parseHeaderParams } from './grammar.js';
+import { classifyHost, parseHostPortRange } from './host.js';
+import type { Via } from './types.js';
+
+const SENT_PROTOCOL = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]+(.+)$/s;
+
+/** Upper-case transport token of `text[start, end)`; the common ones without a new string. */
+function transportToken(text: string, start: number, end: number): string {
+  if (end - start === 3) {
+    if (text.startsWith('UDP', start)) return 'UDP';
+    if (text.startsWith('TCP', start)) return 'TCP';
+    if (text.startsWith('TLS', start)) return 'TLS';
+  }
+  return text.slice(start, end).toUpperCase();
+}
+
+/** Whether `text` is 1 to `maxDigits` decimal digits with a value of at most `max`. */
+function isBoundedDecimal(text: string, maxDigits: number, max: number): boolean {
+  if (text.length === 0 || text.length > maxDigits) return false;
+  let value = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    value = value * 10 + (c - 0x30);
+  }
+  return value <= max;
+}
+
+function validViaParams(params: ReadonlyMap<string, string | null>): boolean {
+  const ttl = params.get('ttl');
+  if (ttl !== undefined && (ttl === null || !isBoundedDecimal(ttl, 3, 255))) return false;
+  const received = params.get('received');
+  if (received !== undefined) {
+    if (received === null) return false;
+    const bare = received.startsWith('[') && received.endsWith(']') ? received.slice(1, -1) : received;
+    const type = classifyHost(bare);
+    if (type !== 'ipv4' && type !== 'ipv6') return false;
+  }
+  const rport = params.get('rport');
+  if (rport !== undefined && rport !== null && !isBoundedDecimal(rport, 5, 65535)) return false;
+  const branch = params.get('branch');
+  if (branch !== undefined && (branch === null || !isToken(branch))) return false;
+  const maddr = params.get('maddr');
+  if (maddr !== undefined && (maddr === null || classifyHost(maddr.replace(/^\[|\]$/g, '')) === undefined))
+    return false;
+  return true;
+}
+
+/**
+ * sent-by and via-params of a Via value in `text[start, end)` (§25.1 via-parm; RFC 3581 rport);
+ * `start` is past the sent-protocol and its whitespace.
+ */
+function viaFrom(text: string, start: number, end: number, protocol: string, transport: string): Via | undefined {
+  let sentByEnd = start;
+  if (text.charCodeAt(start) === 0x5b /* [ */) {
+    sentByEnd = text.indexOf(']', start);
+    if (sentByEnd < 0 || sentByEnd >= end) return undefined;
+  }
+  for (; sentByEnd < end; sentByEnd++) {
+    const c = text.charCodeAt(sentByEnd);
+    if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) break;
+  }
+  const hostPort = parseHostPortRange(text, start, sentByEnd);
+  if (hostPort === undefined) return undefined;
+  const params = parseHeaderParams(text, sentByEnd, end);
+  if (params === undefined) return undefined;
+  if (params.size > 0 && !validViaParams(params)) return undefined;
+  const branch = params.get('branch');
+  return {
+    protocol,
+    transport,
+    host: hostPort.host,
+    hostType: hostPort.hostType,
+    port: hostPort.port,
+    params,
+    branch: branch ?? undefined,
+  };
+}
+
+/** One Via value in `text[start, end)` (§20.42, §25.1 via-parm; RFC 3581 rport). */
+export function parseViaRange(text: string, start: number, end: number): Via | undefined {
+  let space = text.indexOf(' ', start + 8);
+  if (space >= end) space = -1;
+  if (end - start >= 8 && text.startsWith('SIP/2.0/', start) && space > start + 8) {
+    // Fast path for the canonical `SIP/2.0/UDP host...` form
+    if (!isTokenRange(text, start + 8, space)) return undefined;
+    let sentBy = space + 1;
+    while (sentBy < end && isTrimmed(text.charCodeAt(sentBy))) sentBy++;
+    if (sentBy === end) return undefined;
+    return viaFrom(text, sentBy, end, 'SIP/2.0', transportToken(text, start + 8, space));
+  }
+  const match = SENT_PROTOCOL.exec(text.slice(start, end).trim());
+  if (match === null) return undefined;
+  const [, name, version, transport, rest] = match as unknown as [string, string, string, string, string];
+  if (!isToken(name) || !isToken(version) || !isToken(transport)) return undefined;
+  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name.toUpperCase()}/${version}`;
+  return viaFrom(rest, 0, rest.length, protocol, transport.toUpperCase());
+}
+
+/** One Via value (§20.42, §25.1 via-parm; RFC 3581 rport). */
+export function parseVia(value: string): Via | undefined {
+  return parseViaRange(value, 0, value.length);
+}
