@@ -135,7 +135,15 @@ class Caller {
   async call(onFirstRtp: (call: Call) => void): Promise<Call> {
     const rtp = createSocket('udp4');
     await new Promise<void>((resolve) => rtp.bind(0, TRUNK_IP, () => resolve()));
-    const call: Call = { callId: `${token()}@bench`, tag: token(4), branch: branch(), rtp, sentAt: 0, firstRtpMs: undefined, done: false };
+    const call: Call = {
+      callId: `${token()}@bench`,
+      tag: token(4),
+      branch: branch(),
+      rtp,
+      sentAt: 0,
+      firstRtpMs: undefined,
+      done: false,
+    };
     rtp.on('message', () => {
       if (call.firstRtpMs !== undefined) return;
       call.firstRtpMs = performance.now() - call.sentAt;

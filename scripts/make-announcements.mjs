@@ -3,6 +3,7 @@
 // speech-like syllables (a gliding harmonic voice through two formants, with pauses) so that
 // codecs, pacing and "not in the recording" checks have real-looking audio, plus a plain beep.
 // Deterministic: the same bytes on every run. Usage: node scripts/make-announcements.mjs [outDir]
+import { Buffer } from 'node:buffer';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

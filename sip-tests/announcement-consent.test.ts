@@ -5,7 +5,8 @@
  *    and recorded; the metadata holds the evidence (accepted, the key, times, file hash) and
  *    the seal verifies;
  *  - consent without the key: after the timeout `connect-unrecorded` connects the callee and
- *    nothing is recorded; `reject` answers 603 and the callee side never sees a request;
+ *    nothing is recorded; `reject` answers 603 and the callee side never sees a request; `route`
+ *    sends the call, unrecorded, to the configured number on the callee's side;
  *  - opt-out: the key during the announcement connects unrecorded; the key soon after the answer
  *    stops the running recording (the call goes on) and the metadata says `opted-out`.
  */
@@ -24,21 +25,37 @@ import {
   waitForLog,
 } from './support/announcement-calls.js';
 import { RtpEndpoint } from './support/announcement-endpoint.js';
-import { assertNoCallsLeft, messagesOf, PBX_IP, reservePort, startTestbed, TRUNK_IP, type Testbed } from './support/b2bua.js';
+import {
+  assertNoCallsLeft,
+  messagesOf,
+  PBX_IP,
+  reservePort,
+  startTestbed,
+  TRUNK_IP,
+  type Testbed,
+} from './support/b2bua.js';
 import { runSippMediaUac } from './support/media.js';
 
 const USERS = [
   { id: 'dave', extension: '204', numbers: ['+4930123456204'] },
   { id: 'frank', extension: '206', numbers: ['+4930123456206'] },
   { id: 'gina', extension: '207', numbers: ['+4930123456207'] },
+  { id: 'ivan', extension: '209', numbers: ['+4930123456209'] },
 ];
+const OPT_IN_ROUTE = '+4930123456209';
+const ROUTE_TO = '+4930123456999';
 const OPT_IN = '+4930123456204';
 const OPT_IN_REJECT = '+4930123456206';
 const OPT_OUT = '+4930123456207';
 const CONSENT_WAV = join(ANNOUNCEMENTS, 'consent-request.wav');
 const INBOUND_WAV = join(ANNOUNCEMENTS, 'inbound.wav');
 
-const profile = (id: string, user: string, file: string, consent: Record<string, unknown>): Record<string, unknown> => ({
+const profile = (
+  id: string,
+  user: string,
+  file: string,
+  consent: Record<string, unknown>,
+): Record<string, unknown> => ({
   id,
   users: [user],
   inbound: true,
@@ -71,6 +88,13 @@ describe('consent by legal basis through the real callrec', { concurrency: false
             onRefusal: 'reject',
           }),
           profile('opt-out', 'gina', INBOUND_WAV, { legalBasis: 'opt-out', refuseDigit: '9', timeoutSeconds: 4 }),
+          profile('opt-in-route', 'ivan', CONSENT_WAV, {
+            legalBasis: 'consent',
+            acceptDigit: '1',
+            timeoutSeconds: 1,
+            onRefusal: 'route',
+            routeTo: ROUTE_TO,
+          }),
         ],
         media: { timeoutSeconds: 30, strictSource: true, recordableCodecsOnly: true },
       },
@@ -167,6 +191,24 @@ describe('consent by legal basis through the real callrec', { concurrency: false
     }
   });
 
+  it('routes the call unrecorded to routeTo without the key (route)', async () => {
+    const before = await recordingsNow();
+    const call = await runAnnouncedCall(bed, { service: OPT_IN_ROUTE, callMs: 1500 });
+    assert.equal(call.uac.code, 0, call.uac.errors);
+    assert.equal(call.uas?.code, 0, call.uas?.errors);
+    assert.ok(call.uas !== undefined);
+    const invite = messagesOf(call.uas, 'received', 'INVITE')[0];
+    assert.ok(invite?.startLine.startsWith(`INVITE sip:${ROUTE_TO}@`), invite?.startLine);
+    assert.ok(call.callee.packets.length > 30, 'the call is connected to the route target');
+    const decided = await waitForLog(bed, call.id, 'announcement ended');
+    assert.equal(decided['outcome'], 'timeout');
+    assert.equal(decided['next'], 'route');
+    await waitForLog(bed, call.id, 'call ended');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await recordingsNow(), before, 'nothing recorded');
+    await assertNoCallsLeft(bed.callrec);
+  });
+
   it('opt-out during the announcement: connected, nothing recorded', async () => {
     const before = await recordingsNow();
     const call = await runAnnouncedCall(bed, {
@@ -203,7 +245,10 @@ describe('consent by legal basis through the real callrec', { concurrency: false
     const answeredAt = Date.parse(String(recording.metadata['answer']));
     const wav = await readWav(join(recording.dir, `${call.id}-caller.wav`));
     const expectedMs = keyed.endWallMs - answeredAt;
-    assert.ok(Math.abs(wav.durationMs - expectedMs) < 400, `recorded ${wav.durationMs} ms, opted out after ${expectedMs} ms`);
+    assert.ok(
+      Math.abs(wav.durationMs - expectedMs) < 400,
+      `recorded ${wav.durationMs} ms, opted out after ${expectedMs} ms`,
+    );
     // the call itself went on to the caller's BYE
     const ended = await waitForLog(bed, call.id, 'call ended');
     assert.equal(ended['endedBy'], 'caller');

@@ -8,7 +8,8 @@
  *    file; the metadata holds the consent evidence (obligation, announced, file and SHA-256,
  *    times) and `callrec verify` passes;
  *  - CANCEL during the announcement: 487, nothing sent to the callee, ports released;
- *  - answer-first: 200 to the caller first, then the announcement, then the callee.
+ *  - answer-first: 200 to the caller first, then the announcement, then the callee; also the
+ *    fallback for an INVITE without SDP (callrec offers, the caller answers in its ACK).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -28,14 +29,7 @@ import {
   waitForLog,
 } from './support/announcement-calls.js';
 import { RtpEndpoint } from './support/announcement-endpoint.js';
-import {
-  assertNoCallsLeft,
-  messagesOf,
-  reservePort,
-  startTestbed,
-  TRUNK_IP,
-  type Testbed,
-} from './support/b2bua.js';
+import { assertNoCallsLeft, messagesOf, reservePort, startTestbed, TRUNK_IP, type Testbed } from './support/b2bua.js';
 import { runSippMediaUac } from './support/media.js';
 import type { SippRun } from './support/sipp.js';
 
@@ -113,7 +107,10 @@ describe('announcements through the real callrec', { concurrency: false }, () =>
     const lastAnnouncementMs = announcement.at(-1)?.wallMs ?? 0;
     assert.ok(timeOf(call.uac, 'received', 200) >= lastAnnouncementMs - 20, 'announcement before the 200');
     assert.ok(call.uas !== undefined);
-    assert.ok(timeOf(call.uas, 'received', 'INVITE') >= lastAnnouncementMs - 50, 'callee called after the announcement');
+    assert.ok(
+      timeOf(call.uas, 'received', 'INVITE') >= lastAnnouncementMs - 50,
+      'callee called after the announcement',
+    );
     assert.ok(call.callee.packets.length > 50, 'the callee hears the caller');
     assert.ok(
       call.callee.packets.every((p) => p.ssrc !== call.announcementSsrc),
@@ -127,7 +124,10 @@ describe('announcements through the real callrec', { concurrency: false }, () =>
     const [callerChannel] = callerWav.channels;
     const [calleeChannel] = calleeWav.channels;
     assert.ok(callerChannel !== undefined && calleeChannel !== undefined);
-    assert.ok(channelHasToneOnly(callerChannel, CALLER_TONE_HZ, EARLY_TONE_HZ), 'caller: nothing from before the answer');
+    assert.ok(
+      channelHasToneOnly(callerChannel, CALLER_TONE_HZ, EARLY_TONE_HZ),
+      'caller: nothing from before the answer',
+    );
     assert.ok(channelHasToneOnly(calleeChannel, CALLEE_TONE_HZ, EARLY_TONE_HZ), 'callee: its own tone');
 
     const consent = recording.metadata['consent'] as Record<string, unknown>;
@@ -136,7 +136,12 @@ describe('announcements through the real callrec', { concurrency: false }, () =>
     assert.equal(consent['outcome'], 'announced');
     assert.equal(consent['digit'], null);
     assert.equal(file['file'], 'inbound.wav');
-    assert.equal(file['sha256'], createHash('sha256').update(await readFile(INBOUND_WAV)).digest('hex'));
+    assert.equal(
+      file['sha256'],
+      createHash('sha256')
+        .update(await readFile(INBOUND_WAV))
+        .digest('hex'),
+    );
     assert.equal(file['mode'], 'early-media');
     const answeredAt = Date.parse(String(recording.metadata['answer']));
     assert.ok(Date.parse(String(file['endedAt'])) <= answeredAt, 'announcement ended before the answer');
@@ -207,6 +212,34 @@ describe('announcements through the real callrec', { concurrency: false }, () =>
     assert.ok(channelHasToneOnly(callerChannel, CALLER_TONE_HZ, EARLY_TONE_HZ));
     const consent = recording.metadata['consent'] as { announcement: { mode: string } };
     assert.equal(consent.announcement.mode, 'answer-first');
+    await assertNoCallsLeft(bed.callrec);
+  });
+
+  it('falls back to answer-first for an INVITE without SDP: offer in the 200, answer in the ACK', async () => {
+    const call = await runAnnouncedCall(bed, {
+      service: OBLIGATION_NUMBER,
+      uac: 'uac-announce-late-offer-expect-200.xml',
+      callMs: 6000,
+    });
+    assert.equal(call.uac.code, 0, `${call.uac.errors}\n${call.uac.messageLog.slice(0, 4000)}`);
+    assert.equal(call.uas?.code, 0, call.uas?.errors);
+    const ok = messagesOf(call.uac, 'received', 200)[0];
+    assert.ok(ok !== undefined && /m=audio [1-9]\d* RTP\/AVP 8 0 9 101/.test(ok.body), ok?.body);
+    const announcement = call.caller.packets.filter((p) => p.ssrc === call.announcementSsrc);
+    const expected = await expectedPcmu(INBOUND_WAV);
+    assert.equal(announcement.length, expected.length);
+    assert.ok(announcement.every((p, i) => p.payloadType === 0 && p.payload.equals(expected[i] ?? Buffer.alloc(0))));
+    assert.ok(call.uas !== undefined);
+    assert.ok(timeOf(call.uas, 'received', 'INVITE') >= (announcement.at(-1)?.wallMs ?? 0) - 50);
+    assert.ok(call.callee.packets.length > 30, 'connected to the callee');
+    const recording = await recordingOf(bed, call.id);
+    const [callerChannel] = (await readWav(join(recording.dir, `${call.id}-caller.wav`))).channels;
+    assert.ok(callerChannel !== undefined);
+    assert.ok(channelHasToneOnly(callerChannel, CALLER_TONE_HZ, EARLY_TONE_HZ));
+    assert.equal(
+      (recording.metadata['consent'] as { announcement: { mode: string } }).announcement.mode,
+      'answer-first',
+    );
     await assertNoCallsLeft(bed.callrec);
   });
 });

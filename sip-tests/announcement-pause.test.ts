@@ -84,7 +84,10 @@ describe('pause and resume by DTMF through the real callrec', { concurrency: fal
     const pause = pauses[0];
     assert.ok(pause !== undefined);
     assert.equal(pause.by, 'dtmf');
-    assert.ok(Math.abs(pause.to - pause.from - sentPauseMs) <= 100, `listed ${pause.to - pause.from} ms, keyed ${sentPauseMs} ms`);
+    assert.ok(
+      Math.abs(pause.to - pause.from - sentPauseMs) <= 100,
+      `listed ${pause.to - pause.from} ms, keyed ${sentPauseMs} ms`,
+    );
 
     const caller = await readWav(join(recording.dir, `${call.id}-caller.wav`));
     const callee = await readWav(join(recording.dir, `${call.id}-callee.wav`));
@@ -100,7 +103,10 @@ describe('pause and resume by DTMF through the real callrec', { concurrency: fal
     assert.ok(silence !== undefined);
     const silentMs = silence.endMs - silence.startMs;
     assert.ok(Math.abs(silentMs - sentPauseMs) <= 100, `${silentMs} ms of silence for ${sentPauseMs} ms paused`);
-    assert.ok(Math.abs(silence.startMs - pause.from) <= 100, `silence at ${silence.startMs} ms, pause from ${pause.from}`);
+    assert.ok(
+      Math.abs(silence.startMs - pause.from) <= 100,
+      `silence at ${silence.startMs} ms, pause from ${pause.from}`,
+    );
     // ... on the callee's channel too, on the same timeline
     const rate = calleeChannel.sampleRate;
     const inner = calleeChannel.samples.subarray(
@@ -109,7 +115,8 @@ describe('pause and resume by DTMF through the real callrec', { concurrency: fal
     );
     assert.equal(activeDurationMs(inner, rate), 0, 'the callee channel is silent while paused');
     assert.ok(Math.abs(caller.durationMs - callee.durationMs) <= 20, 'one timeline');
-    const connectedMs = Date.parse(String(recording.metadata['end'])) - Date.parse(String(recording.metadata['answer']));
+    const connectedMs =
+      Date.parse(String(recording.metadata['end'])) - Date.parse(String(recording.metadata['answer']));
     assert.ok(Math.abs(caller.durationMs - connectedMs) <= 300, 'the file covers the whole call, pause included');
     // The keys are not audio: the callee's channel holds its tone (and silence) only
     for (const hz of KEY_TONE_HZ) assert.ok(channelHasToneOnly(calleeChannel, CALLEE_TONE_HZ, hz, 20), `no ${hz} Hz`);

@@ -12,6 +12,8 @@ export interface CallrecBenchParams {
   readonly mediaPorts: readonly [number, number];
   readonly channels: string;
   readonly relayOnly: boolean;
+  /** pino level. @default warn */
+  readonly logLevel?: string;
 }
 
 /**
@@ -26,7 +28,7 @@ export function callrecBenchConfig(
   const config = {
     ...example,
     installation: { dataDir, keystorePassword: { file: passwordFile } },
-    log: { level: 'warn', personalData: false },
+    log: { level: params.logLevel ?? 'warn', personalData: false },
     sip: { listen: [{ transport: 'udp', host: TRUNK_IP, port: sipPort }], advertise: TRUNK_IP },
     media: {
       host: TRUNK_IP,

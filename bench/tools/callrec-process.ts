@@ -15,16 +15,28 @@ export interface Callrec {
   readonly pbxPort: number;
   readonly adminPort: number;
   readonly dataDir: string;
+  readonly configPath: string;
   /** warn/error/fatal log lines (JSON from stdout) and stderr lines. */
   readonly problems: string[];
   exited: boolean;
+}
+
+/** What `bench/soak.ts` adds to a bench start. */
+export interface CallrecExtras {
+  /** pino level of the child. @default warn */
+  readonly logLevel?: string;
+  /** Every JSON log line of the child, parsed. */
+  readonly onLog?: (entry: Readonly<Record<string, unknown>>) => void;
+  /** Environment added to the child's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startCallrec(
   dir: string,
   n: number,
   keystore: string | undefined,
-  options: MediaBenchOptions,
+  options: Pick<MediaBenchOptions, 'mediaPorts' | 'channels' | 'relayOnly'>,
+  extras: CallrecExtras = {},
 ): Promise<Callrec> {
   const sipPort = await findFreePort(TRUNK_IP);
   const pbxPort = await findFreePort(PBX_IP);
@@ -51,12 +63,14 @@ export async function startCallrec(
     mediaPorts: options.mediaPorts,
     channels: options.channels,
     relayOnly: options.relayOnly,
+    ...(extras.logLevel === undefined ? {} : { logLevel: extras.logLevel }),
   });
   const configPath = join(dir, 'callrec.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...extras.env },
   });
   const callrec: Callrec = {
     child,
@@ -65,6 +79,7 @@ export async function startCallrec(
     pbxPort,
     adminPort,
     dataDir,
+    configPath,
     problems: [],
     exited: false,
   };
@@ -72,6 +87,7 @@ export async function startCallrec(
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string };
+      extras.onLog?.(entry);
       if ((entry.level ?? 0) >= 40) callrec.problems.push(`${entry.level === 40 ? 'WARN' : 'ERROR'} ${entry.msg}`);
     } catch {
       callrec.problems.push(`stdout: ${line}`);

@@ -242,6 +242,27 @@ export class MediaEngine {
     this.#ensureTimer();
   }
 
+  /** Stops sending on call `index` (its sockets still receive what is in flight). */
+  stopCall(index: number): void {
+    const call = this.#calls[index];
+    if (call === undefined) return;
+    call.a.active = false;
+    call.b.active = false;
+  }
+
+  /** Ends call `index` for good: closes its sockets and takes its legs out of the pacer (soak). */
+  end(index: number): void {
+    const call = this.#calls[index];
+    if (call === undefined) return;
+    for (const leg of [call.a, call.b]) {
+      leg.close();
+      for (const slot of this.#slots) {
+        const at = slot.indexOf(leg);
+        if (at >= 0) slot.splice(at, 1);
+      }
+    }
+  }
+
   /** Starts every call with its legs sending straight to each other (the baseline, no callrec). */
   async startDirect(): Promise<void> {
     for (let i = 0; i < this.#calls.length; i++) {

@@ -18,6 +18,8 @@ export type WorkerRequest =
       readonly b: MediaAddress;
     }
   | { readonly id: number; readonly op: 'startDirect' }
+  | { readonly id: number; readonly op: 'stopCall'; readonly index: number }
+  | { readonly id: number; readonly op: 'end'; readonly index: number }
   | { readonly id: number; readonly op: 'stop' }
   | { readonly id: number; readonly op: 'drain' }
   | { readonly id: number; readonly op: 'stats' }
@@ -118,6 +120,23 @@ export class MediaWorkers {
       calls.push({ worker: w, index: opened.index, ports: opened.ports });
     }
     return calls;
+  }
+
+  /** Binds sockets for one more call on worker `worker` (soak: calls replaced as they end). */
+  async openOn(worker: number): Promise<WorkerCall> {
+    const [opened] = await this.#request<Array<{ index: number; ports: CallPorts }>>(worker, { op: 'open', count: 1 });
+    if (opened === undefined) throw new Error('worker opened no call');
+    return { worker, index: opened.index, ports: opened.ports };
+  }
+
+  /** Stops one call's RTP (both legs). */
+  stopCall(call: WorkerCall): Promise<void> {
+    return this.#request(call.worker, { op: 'stopCall', index: call.index });
+  }
+
+  /** Closes one call's sockets. */
+  end(call: WorkerCall): Promise<void> {
+    return this.#request(call.worker, { op: 'end', index: call.index });
   }
 
   start(call: WorkerCall, a: MediaAddress, b: MediaAddress): Promise<void> {

@@ -24,6 +24,12 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'stop':
       engine.stop();
       return null;
+    case 'stopCall':
+      engine.stopCall(request.index);
+      return null;
+    case 'end':
+      engine.end(request.index);
+      return null;
     case 'drain':
       await engine.drain();
       return null;

@@ -206,7 +206,10 @@ export class SipLoad {
   async bye(call: UacCall): Promise<number> {
     const state = this.#uacCalls.get(call.callId);
     if (state === undefined) throw new Error('no such dialog');
-    if (state.endedByPeer) return performance.now();
+    if (state.endedByPeer) {
+      this.#uacCalls.delete(state.callId);
+      return performance.now();
+    }
     const local = this.#uacAddress();
     const text = [
       `BYE ${state.remoteTarget} SIP/2.0`,

@@ -158,7 +158,8 @@ class CallMedia implements CallMediaPort {
       this.#legs[from].direction = audio.direction;
     }
     this.#legs[to].offered = anchored.value.formats;
-    for (const leg of [from, to]) this.#audio.setEventTypes(leg, telephoneEventTypes(this.#legMedia(leg).formats.values()));
+    for (const leg of [from, to])
+      this.#audio.setEventTypes(leg, telephoneEventTypes(this.#legMedia(leg).formats.values()));
     if (this.recording !== undefined) {
       this.recording.update(from, this.#legMedia(from));
       this.recording.update(to, this.#legMedia(to));
@@ -211,7 +212,11 @@ class CallMedia implements CallMediaPort {
       sessionVersion: '1',
     });
     const ip = this.#options.address.includes(':') ? 'IP6' : 'IP4';
-    lines.splice(1, 0, `o=${origin.username} ${origin.sessionId} ${origin.sessionVersion} IN ${ip} ${this.#options.address}`);
+    lines.splice(
+      1,
+      0,
+      `o=${origin.username} ${origin.sessionId} ${origin.sessionVersion} IN ${ip} ${this.#options.address}`,
+    );
     this.#legs.a.offered = offer.formats;
     return Buffer.from(lines.join('\r\n'), 'utf8');
   }
@@ -221,7 +226,8 @@ class CallMedia implements CallMediaPort {
     const parsed = parseSessionDescription(answer.toString('utf8'));
     if (!parsed.ok) return { ok: false, reason: parsed.error.message };
     const audio = parsed.value.audio;
-    if (audio === undefined || audio.rtpPort === 0) return { ok: false, reason: 'the caller rejected the audio stream' };
+    if (audio === undefined || audio.rtpPort === 0)
+      return { ok: false, reason: 'the caller rejected the audio stream' };
     const format = chooseCallerFormat(audio.formats);
     if (format === undefined) return { ok: false, reason: 'the caller answered with no codec callrec can play' };
     this.#relay.leg('a').setRemote(audio);

@@ -50,7 +50,11 @@ export class AnsweredCaller {
     const protocol = incoming.source.protocol;
     // The dialog is seeded with our tag and Contact only (as the pair's caller-side dialog is)
     const seed = createResponse(caller.request, 200, { toTag: incoming.toTag, headers: [['Contact', contact]] });
-    const dialog = Dialog.asUas(caller.request, seed, { via: this.#context.via(protocol), localContact: contact, protocol });
+    const dialog = Dialog.asUas(caller.request, seed, {
+      via: this.#context.via(protocol),
+      localContact: contact,
+      protocol,
+    });
     dialog.confirm();
     this.#dialog = dialog;
     this.#context.addDialog(dialog, 'a');

@@ -88,6 +88,7 @@ export async function runAnnouncement(init: AnnouncementFlowInit): Promise<Annou
         onOptOut: init.onOptOut,
       };
   }
+  if (stage.mode === 'answer-first') init.callee.withoutReliableProvisionals();
   // answer-first with a late offer: the caller's SDP came in its ACK
   const ack = init.answered.ack;
   const lateOffer = stage.mode === 'answer-first' && init.caller.request.body.length === 0;

@@ -41,7 +41,8 @@ export function callerOffer(
     't=0 0',
     `m=audio ${rtpPort} RTP/AVP ${OFFERED.map((f) => f.payloadType).join(' ')}`,
     ...OFFERED.map(
-      (f) => `a=rtpmap:${f.payloadType} ${f.encoding === 'TELEPHONE-EVENT' ? 'telephone-event' : f.encoding}/${f.clockRate}`,
+      (f) =>
+        `a=rtpmap:${f.payloadType} ${f.encoding === 'TELEPHONE-EVENT' ? 'telephone-event' : f.encoding}/${f.clockRate}`,
     ),
     'a=fmtp:101 0-15',
     'a=ptime:20',
@@ -72,7 +73,7 @@ export class CallAudio {
   readonly #clips: AudioClips;
   readonly #caller: RelayLeg;
   readonly #playbacks = new Set<Playback>();
-  readonly #taps: Partial<Record<LegName, DigitTap>> = {};
+  readonly #taps: Record<LegName, DigitTap | undefined> = { a: undefined, b: undefined };
   #format: PayloadFormat | undefined;
   #closed = false;
 
@@ -129,7 +130,7 @@ export class CallAudio {
     own.listeners.add(listener);
     return () => {
       own.listeners.delete(listener);
-      if (own.listeners.size === 0 && this.#taps[leg] === own) delete this.#taps[leg];
+      if (own.listeners.size === 0 && this.#taps[leg] === own) this.#taps[leg] = undefined;
     };
   }
 
@@ -149,8 +150,8 @@ export class CallAudio {
     this.#closed = true;
     for (const playback of this.#playbacks) playback.stop();
     this.#playbacks.clear();
-    delete this.#taps.a;
-    delete this.#taps.b;
+    this.#taps.a = undefined;
+    this.#taps.b = undefined;
   }
 }
 

@@ -229,7 +229,12 @@ export class AnnouncementStage {
             outcome: evidence.outcome,
             // the configured accept/refuse key (config, not the caller's data); other keys never
             key: evidence.digit,
-            next: decision.kind === 'connect' ? (decision.record ? 'connect recorded' : 'connect unrecorded') : decision.kind,
+            next:
+              decision.kind === 'connect'
+                ? decision.record
+                  ? 'connect recorded'
+                  : 'connect unrecorded'
+                : decision.kind,
           },
           'announcement ended',
         );

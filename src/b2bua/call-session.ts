@@ -187,6 +187,10 @@ export class CallSession {
       });
     }
     const offer = this.#media.relaySdp('a', offerFrom, 'offer');
+    if (!offer.ok && this.#answered.active) {
+      this.#setup.fail(488, offer.reason); // answered by callrec (announcement): BYE
+      return;
+    }
     if (!offer.ok) {
       this.#caller.respond(488, {
         reason: 'Not Acceptable Here',

@@ -49,6 +49,7 @@ export class CalleeInvite {
   #offer: Buffer | undefined;
   #request: SipRequest | undefined;
   #cancelSent = false;
+  #without100rel = false;
   #answer: { readonly response: SipResponse; readonly dialog: Dialog } | undefined;
   #ackSent: SipRequest | undefined;
 
@@ -81,7 +82,13 @@ export class CalleeInvite {
     let target: SipUri | undefined;
     if (uri !== undefined) target = isSipUri(uri) ? uri : undefined;
     else if (/^\+?[0-9*#]+$/.test(to))
-      target = sipUri({ scheme: current.scheme, user: to, host: current.host, port: current.port, params: current.params });
+      target = sipUri({
+        scheme: current.scheme,
+        user: to,
+        host: current.host,
+        port: current.port,
+        params: current.params,
+      });
     if (target === undefined) return false;
     this.#target = target;
     this.#destination = undefined;
@@ -114,11 +121,19 @@ export class CalleeInvite {
       ['Call-ID', this.callId],
       ['CSeq', `${cseq} INVITE`],
       ['Contact', this.#context.contact(destination.protocol)],
-      ...this.#context.headers.carry(caller.headers),
+      ...withoutReliableProvisionals(this.#context.headers.carry(caller.headers), this.#without100rel),
     ];
     const invite = buildRequest({ method: 'INVITE', uri: this.#target, headers, body: this.#offer ?? caller.body });
     this.#request = invite;
     this.#context.sendRequest(invite, destination, user);
+  }
+
+  /**
+   * callrec answered the caller itself (announcement, answer-first): the callee's provisionals go
+   * nowhere, so its INVITE neither supports nor requires 100rel (RFC 3262) — no PRACK is owed.
+   */
+  withoutReliableProvisionals(): void {
+    this.#without100rel = true;
   }
 
   /** CANCELs the INVITE, once; not before one was sent. */
@@ -166,4 +181,21 @@ export class CalleeInvite {
     sendRequestToLeg(this.#context, this.#sessionId, dialog.createRequest('BYE'), () => undefined);
     dialog.terminate();
   }
+}
+
+/** `headers` without the 100rel option tag in Supported and Require (when `drop`). */
+function withoutReliableProvisionals(
+  headers: Array<readonly [string, string]>,
+  drop: boolean,
+): Array<readonly [string, string]> {
+  if (!drop) return headers;
+  return headers.flatMap(([name, value]): Array<readonly [string, string]> => {
+    const lower = name.toLowerCase();
+    if (lower !== 'supported' && lower !== 'require' && lower !== 'k') return [[name, value]];
+    const tags = value
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter((tag) => tag !== '' && tag.toLowerCase() !== '100rel');
+    return tags.length === 0 ? [] : [[name, tags.join(', ')]];
+  });
 }

@@ -84,7 +84,8 @@ export class ConsentGate {
         if (event.type === 'announcement-failed') return this.#connect(true, 'not-announced', null, 0);
         return WAIT;
       case 'opt-out':
-        if (event.type === 'key' && event.key === rules.refuseKey) return this.#connect(false, 'opted-out', event.key, 0);
+        if (event.type === 'key' && event.key === rules.refuseKey)
+          return this.#connect(false, 'opted-out', event.key, 0);
         if (event.type === 'announcement-ended') return this.#connect(true, 'announced', null, rules.timeoutMs);
         if (event.type === 'announcement-failed') return this.#refuse('not-announced', null);
         return WAIT;

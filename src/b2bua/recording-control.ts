@@ -69,7 +69,12 @@ export class RecordingControl {
     const optOut = this.#optOut;
     if (leg === 'a' && optOut !== undefined && optOutAfterConnect(optOut.rules, key, 0)) {
       this.#closeOptOut();
-      const evidence = consentEvidence(optOut.rules, { outcome: 'opted-out', key }, new Date(), optOut.evidence.announcement);
+      const evidence = consentEvidence(
+        optOut.rules,
+        { outcome: 'opted-out', key },
+        new Date(),
+        optOut.evidence.announcement,
+      );
       this.#init.context.logger.info(
         { call: this.#init.callId, legalBasis: 'opt-out', outcome: 'opted-out', key },
         'caller opted out of the recording',

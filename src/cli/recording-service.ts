@@ -12,12 +12,7 @@ import type { Ledger, RecordingSigner, TimestampClient } from '../integrity/inde
 import type { RelaySessionStats } from '../media/index.js';
 import type { Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
-import {
-  CallRecording,
-  type RecordedParty,
-  type RecordingCallInfo,
-  type RecordingConsent,
-} from '../recorder/index.js';
+import { CallRecording, type RecordedParty, type RecordingCallInfo, type RecordingConsent } from '../recorder/index.js';
 import type { RecordingStore } from '../store/index.js';
 import type { RecorderHealth } from '../policy/index.js';
 import type { RecordingPolicy } from './recording-policy.js';
@@ -103,7 +98,8 @@ export class RecordingService implements RecordingPort {
       onBacklog: (party, backlog) => {
         // Once per episode and file; the relay is never slowed: past the cap the oldest audio is dropped
         const details = { recording: call.id, party, ...backlog };
-        if (this.#options.onAlarm === undefined) logger.warn(details, 'recorder backlog: the disk is slower than the audio');
+        if (this.#options.onAlarm === undefined)
+          logger.warn(details, 'recorder backlog: the disk is slower than the audio');
         else this.#options.onAlarm('recorder-backlog', details);
       },
     });

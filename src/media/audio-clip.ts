@@ -75,7 +75,10 @@ export function decodeWav(bytes: Buffer, name: string): PcmClip {
   const bits = fmt.readUInt16LE(14);
   const width = format === WAVE_FORMAT_PCM && bits === 16 ? 2 : format !== WAVE_FORMAT_PCM && bits === 8 ? 1 : 0;
   if (width === 0 || (format !== WAVE_FORMAT_PCM && format !== WAVE_FORMAT_ALAW && format !== WAVE_FORMAT_MULAW))
-    throw new AppError('MEDIA_CODEC', `${name}: WAV format ${format} with ${bits} bits is not PCM 16-bit, A-law or μ-law`);
+    throw new AppError(
+      'MEDIA_CODEC',
+      `${name}: WAV format ${format} with ${bits} bits is not PCM 16-bit, A-law or μ-law`,
+    );
   if (channels < 1 || channels > 2) throw new AppError('MEDIA_CODEC', `${name}: ${channels} channels (mono or stereo)`);
   if (sampleRate < 8000 || sampleRate > 48000)
     throw new AppError('MEDIA_CODEC', `${name}: sample rate ${sampleRate} Hz (8000 to 48000)`);
@@ -199,7 +202,9 @@ export function synthesizeTones(name: string, steps: readonly ToneStep[], amplit
     }
     at += length;
   }
-  const sha256 = createHash('sha256').update(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength))
+    .digest('hex');
   return { name, sha256, sampleRate: rate, samples };
 }
 
@@ -219,26 +224,54 @@ const DISK: ClipFiles = {
   },
 };
 
+/** Options of {@link AudioClips}. */
+export interface AudioClipsOptions {
+  /** @default the file system */
+  readonly files?: ClipFiles;
+  /** A cached file is checked for changes at most this often (a call start must not wait on disk). @default 1000 */
+  readonly recheckMs?: number;
+  /** Monotonic ms. @default performance.now */
+  readonly now?: () => number;
+}
+
+interface CachedClip {
+  readonly version: string;
+  readonly clip: Promise<PcmClip>;
+  checkedMs: number;
+}
+
 /**
  * The clip cache: each file is read and decoded once per version, each (clip, format) encoded
- * once. Concurrent requests for the same file share one read.
+ * once. Concurrent requests for the same file share one read; a changed file (an admin replaced
+ * the announcement) is noticed within `recheckMs`.
  */
 export class AudioClips {
   readonly #files: ClipFiles;
-  readonly #decoded = new Map<string, { readonly version: string; readonly clip: Promise<PcmClip> }>();
+  readonly #recheckMs: number;
+  readonly #now: () => number;
+  readonly #decoded = new Map<string, CachedClip>();
   readonly #encoded = new WeakMap<PcmClip, Map<string, EncodedClip>>();
 
-  constructor(files: ClipFiles = DISK) {
-    this.#files = files;
+  constructor(options: AudioClipsOptions = {}) {
+    this.#files = options.files ?? DISK;
+    this.#recheckMs = options.recheckMs ?? 1000;
+    this.#now = options.now ?? (() => performance.now());
   }
 
-  /** The decoded file; re-read when it changed since the last call. */
+  /** The decoded file; re-read when it changed. */
   async load(path: string): Promise<PcmClip> {
-    const version = await this.#files.version(path);
     const cached = this.#decoded.get(path);
-    if (cached !== undefined && cached.version === version) return cached.clip;
+    const now = this.#now();
+    if (cached !== undefined && now - cached.checkedMs < this.#recheckMs) return cached.clip;
+    const version = await this.#files.version(path);
+    // Another call may have read the file meanwhile
+    const current = this.#decoded.get(path);
+    if (current !== undefined && current.version === version) {
+      current.checkedMs = now;
+      return current.clip;
+    }
     const clip = this.#files.readFile(path).then((bytes) => decodeWav(bytes, basename(path)));
-    this.#decoded.set(path, { version, clip });
+    this.#decoded.set(path, { version, clip, checkedMs: now });
     clip.catch(() => {
       if (this.#decoded.get(path)?.clip === clip) this.#decoded.delete(path);
     });

@@ -2,11 +2,7 @@
  * DTMF keys as callrec hears them: RFC 4733 telephone-events in a leg's RTP, and SIP INFO bodies
  * (application/dtmf-relay, application/dtmf). Digits can be PINs: nothing here stores or logs them.
  */
-import {
-  createTelephoneEventView,
-  parseTelephoneEvent,
-  type TelephoneEventView,
-} from './codec/telephone-event.js';
+import { createTelephoneEventView, parseTelephoneEvent, type TelephoneEventView } from './codec/telephone-event.js';
 import { createRtpHeaderView, parseRtp } from './rtp/rtp-packet.js';
 
 /** One DTMF key. */
@@ -79,7 +75,9 @@ export class RtpDtmfDetector {
     const header = this.#header;
     if (!parseRtp(datagram, header) || !this.#payloadTypes.has(header.payloadType)) return;
     const event = this.#event;
-    if (!parseTelephoneEvent(datagram.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength), event))
+    if (
+      !parseTelephoneEvent(datagram.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength), event)
+    )
       return;
     if (header.ssrc !== this.#ssrc) {
       this.#ssrc = header.ssrc;
@@ -88,7 +86,7 @@ export class RtpDtmfDetector {
     }
     if (header.timestamp !== this.#timestamp) {
       const continues =
-        event.event === this.#code && header.timestamp === ((this.#timestamp + this.#duration) >>> 0) && !this.#reported;
+        event.event === this.#code && header.timestamp === (this.#timestamp + this.#duration) >>> 0 && !this.#reported;
       if (!this.#reported && !continues) this.#report(this.#code);
       if (continues) {
         // §2.5.1.5: the same long event, new segment; it is one key press

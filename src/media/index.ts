@@ -18,6 +18,7 @@ export * from './rtp/index.js';
 export {
   AudioClips,
   PACKET_MS,
+  type AudioClipsOptions,
   decodeWav,
   encodeClip,
   isPlayableFormat,
@@ -28,7 +29,14 @@ export {
   type PcmClip,
   type ToneStep,
 } from './audio-clip.js';
-export { Playback, SYSTEM_SCHEDULER, playClip, type PlayOptions, type PlaybackEnd, type PlayerScheduler } from './player.js';
+export {
+  Playback,
+  SYSTEM_SCHEDULER,
+  playClip,
+  type PlayOptions,
+  type PlaybackEnd,
+  type PlayerScheduler,
+} from './player.js';
 export {
   DigitSequence,
   RtpDtmfDetector,

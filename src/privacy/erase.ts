@@ -25,7 +25,8 @@ export type ErasureOutcome =
   | {
       readonly recordingId: string;
       readonly result: 'refused';
-      readonly rule: Extract<ErasureDecision, { erase: false }>['rule'];
+      /** A rule of `decideErasure`, or `archiving`: uploads of it are not finished yet. */
+      readonly rule: Extract<ErasureDecision, { erase: false }>['rule'] | 'archiving';
       readonly why: string;
     }
   | { readonly recordingId: string; readonly result: 'failed'; readonly why: string };
@@ -78,7 +79,8 @@ export interface ErasureSummary {
  * archived to and logged in the signed disposal log (action `erasure`, policy
  * `erase --number <masked> reason <reason>`) by `disposeRecording`, its catalogue row keeps only
  * the pseudonym for the number, and so does its call row (`calls`, `legs`). A refused recording
- * is not touched at all. One audit entry `erase` with the counts and the reason; its subject is
+ * is not touched at all; so is one whose uploads are not all done yet (the uploader would put a
+ * copy back after the erasure). One audit entry `erase` with the counts and the reason; its subject is
  * `number:<pseudonym>`, so the log that records the erasure does not keep the number either.
  * Rejects only when the audit entry cannot be written.
  */
@@ -137,6 +139,17 @@ async function eraseOne(
   reason: string | undefined,
   options: EraseOptions,
 ): Promise<ErasureOutcome> {
+  const unfinished = (await options.uploads.uploadsOf(recording.id)).filter((upload) => upload.state !== 'done');
+  if (unfinished.length > 0) {
+    // The uploader would otherwise put a copy back (or retry a missing file forever) after the erasure.
+    const where = unfinished.map((upload) => `${upload.targetId} (${upload.state})`).join(', ');
+    return {
+      recordingId: recording.id,
+      result: 'refused',
+      rule: 'archiving',
+      why: `not archived yet: uploads to ${where}; erase it once "callrec uploads status" shows them done`,
+    };
+  }
   const forced = forcedUntil === undefined ? '' : ` (forced within statutory retention until ${forcedUntil})`;
   const isNumber = (party: string | null): boolean => party !== null && options.numbers.includes(party);
   let disposal: Awaited<ReturnType<typeof disposeRecording>>;

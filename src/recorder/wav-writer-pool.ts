@@ -1,7 +1,11 @@
 import { silenceByte, type WavFormat } from './wav-format.js';
 
-/** Free buffers kept per batch size beyond those in use; more are left to the GC. */
-const MAX_FREE = 256;
+/**
+ * Free buffers kept per batch size; more are left to the GC. Writers give a batch back a few ms
+ * after taking the next one (once its write is done), so a few free ones cover the churn; a
+ * burst (a stall, the disk lagging) does not keep its peak for good.
+ */
+const MAX_FREE = 32;
 
 /**
  * Batch buffers shared by every WavWriter with the same batch size. A writer takes one to fill,

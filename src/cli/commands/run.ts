@@ -1,5 +1,5 @@
 import { loadConfig, watchConfig, type CallrecConfig } from '../../config/index.js';
-import { createLogger } from '../../observability/index.js';
+import { createLogger, type Logger } from '../../observability/index.js';
 import { checkFilePermissions } from '../file-permissions.js';
 import { startServer, type RunningServer } from '../server.js';
 
@@ -37,10 +37,10 @@ export async function runServerCommand(configPath: string): Promise<number> {
     process.stderr.write('callrec: unsafe file permissions; nothing started\n');
     return 1;
   }
-  // Privacy by default (SPEC §7): nothing callrec creates is open to others, whatever the shell's
-  // umask (files with an explicit mode, like the keystore and the database, are 0600 anyway)
-  const umask = process.umask(0o027); // returns the previous mask (no-argument umask() is deprecated)
-  process.umask(umask | 0o027);
+  // Privacy by default (SPEC §7): files callrec creates are 0600 and folders 0700, whatever the
+  // shell's umask (files with an explicit mode, like the keystore and the database, are exact anyway)
+  const umask = process.umask(0o077); // returns the previous mask (no-argument umask() is deprecated)
+  process.umask(umask | 0o077);
   let server: RunningServer;
   try {
     server = await startServer(loaded.config, configPath, logger);
@@ -49,6 +49,7 @@ export async function runServerCommand(configPath: string): Promise<number> {
     return 1;
   }
   let current = loaded.config;
+  const memoryLog = logMemoryPeriodically(logger);
   const stopWatching = watchConfig(configPath, {
     onReload: (next, warnings, trigger) => {
       for (const warning of warnings) logger.warn({ config: configPath }, `config: ${warning}`);
@@ -77,6 +78,7 @@ export async function runServerCommand(configPath: string): Promise<number> {
   });
   logger.info({ signal: await signal }, 'stopping');
   stopWatching();
+  if (memoryLog !== undefined) clearInterval(memoryLog);
   try {
     // A second SIGTERM/SIGINT during the grace period hangs up at once (recordings still finalised)
     const again = new AbortController();
@@ -96,4 +98,19 @@ const RESTART_SECTIONS = ['installation', 'sip', 'media', 'admin', 'log'] as con
 
 function sectionsNeedingRestart(before: CallrecConfig, after: CallrecConfig): string[] {
   return RESTART_SECTIONS.filter((section) => JSON.stringify(before[section]) !== JSON.stringify(after[section]));
+}
+
+/**
+ * With `CALLREC_LOG_MEMORY_SECONDS=N` (soak runs, `npm run soak`): one `"msg":"memory"` info line
+ * every N seconds with the process's RSS and V8 heap, in bytes.
+ */
+function logMemoryPeriodically(logger: Logger): NodeJS.Timeout | undefined {
+  const seconds = Number(process.env['CALLREC_LOG_MEMORY_SECONDS'] ?? 0);
+  if (!(seconds > 0)) return undefined;
+  const timer = setInterval(() => {
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    logger.info({ rss, heapUsed, heapTotal, external, arrayBuffers }, 'memory');
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }

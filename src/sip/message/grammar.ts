@@ -37,15 +37,6 @@ export function isTokenOrBlankRange(text: string, start: number, end: number): b
   return true;
 }
 
-/**
- * Index of the first `code` in `text[start, end)`, or -1. Values are read in place from the whole
- * header section, where `indexOf` would search on past the value's end; these ranges are short.
- */
-export function indexIn(text: string, code: number, start: number, end: number): number {
-  for (let i = start; i < end; i++) if (text.charCodeAt(i) === code) return i;
-  return -1;
-}
-
 /** Whether `c` is removed by `String.prototype.trim` (ECMAScript WhiteSpace and LineTerminator). */
 export function isTrimmed(c: number): boolean {
   if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return true;
@@ -177,7 +168,6 @@ export function parseHeaderParams(
     }
     if (j === i) return undefined;
     const name = commonName(text, i, j, COMMON_HEADER_PARAMS) ?? text.slice(i, j).toLowerCase();
-    if (params.has(name)) return undefined;
     i = skipWhitespace(text, j, end);
     let value: string | null = null;
     if (i < end && text.charCodeAt(i) === 0x3d /* = */) {
@@ -205,7 +195,9 @@ export function parseHeaderParams(
         i = k;
       }
     }
+    const count = params.size;
     params.set(name, value);
+    if (params.size === count) return undefined; // the name was there already
     i = skipWhitespace(text, i, end);
   }
   return params;

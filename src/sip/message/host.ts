@@ -1,4 +1,3 @@
-import { indexIn } from './grammar.js';
 import { isIPv6 } from 'node:net';
 
 /**
@@ -75,7 +74,7 @@ function onlyDigitsAndDots(text: string, start: number, end: number): boolean {
 
 /** A host that is not all digits and dots: an IPv6 reference or a hostname. */
 function other(text: string, start: number, end: number): HostType | undefined {
-  if (indexIn(text, 0x3a /* : */, start, end) >= 0) {
+  if (text.indexOf(':', start) >= 0 && text.indexOf(':', start) < end) {
     return isIPv6(text.slice(start, end)) ? 'ipv6' : undefined;
   }
   return isHostnameRange(text, start, end) ? 'domain' : undefined;
@@ -102,8 +101,8 @@ export function parsePortRange(text: string, start: number, end: number): number
 /** Parses `host[:port]` in `text[start, end)`; an IPv6 host is a bracketed reference (§25.1). */
 export function parseHostPortRange(text: string, start: number, end: number): HostPort | undefined {
   if (text.charCodeAt(start) === 0x5b /* [ */ && start < end) {
-    const close = indexIn(text, 0x5d /* ] */, start, end);
-    if (close < 0) return undefined;
+    const close = text.indexOf(']', start);
+    if (close < 0 || close >= end) return undefined;
     const host = text.slice(start + 1, close);
     // RFC 5118 §4.10: tolerate the ":::" form that RFC 3261's ABNF bug allowed
     if (!isIPv6(host) && !(host.includes(':::') && isIPv6(host.replace(':::', '::')))) return undefined;
@@ -112,8 +111,12 @@ export function parseHostPortRange(text: string, start: number, end: number): Ho
     const port = parsePortRange(text, close + 2, end);
     return port === undefined ? undefined : { host, hostType: 'ipv6', port };
   }
-  const colon = indexIn(text, 0x3a /* : */, start, end);
-  if (colon >= 0 && indexIn(text, 0x3a /* : */, colon + 1, end) >= 0) return undefined; // bare IPv6 (RFC 5118 §4.2)
+  let colon = text.indexOf(':', start);
+  if (colon >= end) colon = -1;
+  if (colon >= 0) {
+    const second = text.indexOf(':', colon + 1);
+    if (second >= 0 && second < end) return undefined; // bare IPv6 (RFC 5118 §4.2)
+  }
   const hostEnd = colon >= 0 ? colon : end;
   const hostType = classifyHostRange(text, start, hostEnd);
   if (hostType === undefined) return undefined;

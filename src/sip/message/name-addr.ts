@@ -83,8 +83,8 @@ export function appendListValues<T>(
   start = 0,
   end = value.length,
 ): boolean {
-  const comma = text.indexOf(',', start);
-  if (comma < 0 || comma >= end) {
+  // Searched in the value itself, which ends where the range does
+  if (!value.includes(',')) {
     let from = start;
     let to = end;
     while (from < to && isTrimmed(text.charCodeAt(from))) from++;
@@ -102,12 +102,6 @@ export function appendListValues<T>(
     out.push(parsed);
   }
   return true;
-}
-
-/** A comma list of name-addr values (Route, Record-Route, P-Asserted-Identity, ...). */
-export function parseNameAddrList(value: string): NameAddr[] | undefined {
-  const out: NameAddr[] = [];
-  return appendListValues(value, parseNameAddrRange, out) ? out : undefined;
 }
 
 const QVALUE = /^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$/;
@@ -140,10 +134,4 @@ export function appendContacts(
     return true;
   }
   return appendListValues(value, parseContactAddress, out, text, start, end);
-}
-
-/** Contact values (§20.10): `*` or a list of addresses with `q`/`expires` checked. */
-export function parseContactList(value: string): ContactValue[] | undefined {
-  const out: ContactValue[] = [];
-  return appendContacts(value, out) ? out : undefined;
 }

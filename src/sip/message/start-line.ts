@@ -56,82 +56,93 @@ function hasControlCharacter(text: string): boolean {
 }
 
 /** Whether the line starts with `SIP/` in any case: a Status-Line. */
-function isStatusLine(line: string): boolean {
+function isStatusLine(text: string, end: number): boolean {
   return (
-    line.length >= 4 &&
-    (line.charCodeAt(0) | 0x20) === 0x73 &&
-    (line.charCodeAt(1) | 0x20) === 0x69 &&
-    (line.charCodeAt(2) | 0x20) === 0x70 &&
-    line.charCodeAt(3) === 0x2f
+    end >= 4 &&
+    (text.charCodeAt(0) | 0x20) === 0x73 &&
+    (text.charCodeAt(1) | 0x20) === 0x69 &&
+    (text.charCodeAt(2) | 0x20) === 0x70 &&
+    text.charCodeAt(3) === 0x2f
   );
 }
 
-/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2) */
-function parseStatusLine(line: string): ParsedStartLine | StartLineFailure {
-  const sp1 = line.indexOf(' ');
-  const version = sp1 < 0 ? line : line.slice(0, sp1);
+/** Index of the first SP in `text[from, end)`, or -1. */
+function spaceIn(text: string, from: number, end: number): number {
+  const sp = text.indexOf(' ', from);
+  return sp < end ? sp : -1;
+}
+
+/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2), in `text[0, end)` */
+function parseStatusLine(text: string, end: number): ParsedStartLine | StartLineFailure {
+  const sp1 = spaceIn(text, 0, end);
+  const version = text.slice(0, sp1 < 0 ? end : sp1);
   const bad = versionFailure(version, 'response', undefined, 'malformed status line');
   // A malformed version is reported before the status code, an unsupported one after it
   if (bad !== undefined && bad.code !== 'SIP_PARSE_VERSION') return bad;
-  const sp2 = line.indexOf(' ', sp1 + 1);
-  const codeEnd = sp2 < 0 ? line.length : sp2;
-  const c0 = line.charCodeAt(sp1 + 1);
+  const sp2 = spaceIn(text, sp1 + 1, end);
+  const codeEnd = sp2 < 0 ? end : sp2;
   if (
     sp1 < 0 ||
     codeEnd - sp1 !== 4 ||
-    c0 < 0x31 ||
-    c0 > 0x36 ||
-    !isDigit(line.charCodeAt(sp1 + 2)) ||
-    !isDigit(line.charCodeAt(sp1 + 3))
+    text.charCodeAt(sp1 + 1) < 0x31 ||
+    text.charCodeAt(sp1 + 1) > 0x36 ||
+    !isDigit(text.charCodeAt(sp1 + 2)) ||
+    !isDigit(text.charCodeAt(sp1 + 3))
   ) {
-    const code = sp1 < 0 ? line.slice(0) : line.slice(sp1 + 1, codeEnd);
+    const code = sp1 < 0 ? text.slice(0, end) : text.slice(sp1 + 1, codeEnd);
     return failed('response', undefined, `invalid status code "${code}"`);
   }
-  const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
+  const reason = sp2 < 0 ? '' : text.slice(sp2 + 1, end);
   if (hasControlCharacter(reason)) return failed('response', undefined, 'control character in reason phrase');
   if (bad !== undefined) return bad;
-  const status = (c0 - 0x30) * 100 + (line.charCodeAt(sp1 + 2) - 0x30) * 10 + (line.charCodeAt(sp1 + 3) - 0x30);
+  const status =
+    (text.charCodeAt(sp1 + 1) - 0x30) * 100 +
+    (text.charCodeAt(sp1 + 2) - 0x30) * 10 +
+    (text.charCodeAt(sp1 + 3) - 0x30);
   // Written as the serializer writes it: `SIP/2.0 <code> <reason>`
   const verbatim = sp2 >= 0 && version === 'SIP/2.0';
   return { kind: 'response', status, reason, version: 'SIP/2.0', verbatim };
 }
 
 /** The method token, the common methods without a new string. */
-function methodOf(line: string, end: number): string {
-  if (end === 6 && line.startsWith('INVITE')) return 'INVITE';
-  if (end === 3 && line.startsWith('ACK')) return 'ACK';
-  if (end === 3 && line.startsWith('BYE')) return 'BYE';
-  return line.slice(0, end);
+function methodOf(text: string, end: number): string {
+  if (end === 6 && text.startsWith('INVITE')) return 'INVITE';
+  if (end === 3 && text.startsWith('ACK')) return 'ACK';
+  if (end === 3 && text.startsWith('BYE')) return 'BYE';
+  return text.slice(0, end);
 }
 
-/** Request-Line = Method SP Request-URI SP SIP-Version (§7.1): exactly single spaces */
-function parseRequestLine(line: string): ParsedStartLine | StartLineFailure {
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp1 < 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
-    const first = sp1 < 0 ? line : line.slice(0, sp1);
+/** Request-Line = Method SP Request-URI SP SIP-Version (§7.1), in `text[0, end)`: exactly single spaces */
+function parseRequestLine(text: string, end: number): ParsedStartLine | StartLineFailure {
+  const sp1 = spaceIn(text, 0, end);
+  const sp2 = sp1 < 0 ? -1 : spaceIn(text, sp1 + 1, end);
+  if (sp1 < 0 || sp2 < 0 || spaceIn(text, sp2 + 1, end) >= 0) {
+    const first = text.slice(0, sp1 < 0 ? end : sp1);
     return failed(
       'request',
       isToken(first) ? first : undefined,
       'request line must be "Method SP Request-URI SP SIP-Version"',
     );
   }
-  const method = methodOf(line, sp1);
+  const method = methodOf(text, sp1);
   if (!isToken(method)) return failed('request', undefined, 'invalid method token');
-  const version = line.slice(sp2 + 1);
+  const version = text.slice(sp2 + 1, end);
   const bad = versionFailure(version, 'request', method, `malformed SIP version "${version}"`);
   if (bad !== undefined) return bad;
-  const uri = parseUriRange(line, sp1 + 1, sp2);
+  const uri = parseUriRange(text, sp1 + 1, sp2);
   if (uri === undefined) return failed('request', method, 'malformed Request-URI', 'SIP_PARSE_URI');
   // §19.1.5: URI headers are not allowed in a Request-URI
   if ((uri.scheme === 'sip' || uri.scheme === 'sips') && 'headers' in uri && uri.headers.length > 0) {
     return failed('request', method, 'Request-URI must not contain URI headers', 'SIP_PARSE_URI');
   }
-  const verbatim = version === 'SIP/2.0' && isVerbatimUri(line, sp1 + 1, sp2);
+  const verbatim = version === 'SIP/2.0' && isVerbatimUri(text, sp1 + 1, sp2);
   return { kind: 'request', method, uri, version: 'SIP/2.0', verbatim };
 }
 
-/** Parses a Request-Line or Status-Line (RFC 3261 §7.1, §7.2). */
-export function parseStartLine(line: string): ParsedStartLine | StartLineFailure {
-  return isStatusLine(line) ? parseStatusLine(line) : parseRequestLine(line);
+/**
+ * Parses the Request-Line or Status-Line `text[0, end)` (RFC 3261 §7.1, §7.2); read in place in
+ * the header section text, so every search stops at `end`.
+ */
+export function parseStartLine(text: string, end: number): ParsedStartLine | StartLineFailure {
+  return isStatusLine(text, end) ? parseStatusLine(text, end) : parseRequestLine(text, end);
 }

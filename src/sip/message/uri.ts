@@ -1,4 +1,4 @@
-import { commonName, indexIn } from './grammar.js';
+import { commonName } from './grammar.js';
 import { classifyHost, formatHost, parseHostPortRange } from './host.js';
 import type { AbsoluteUri, SipUri, TelUri, Uri, UriParams } from './types.js';
 
@@ -85,8 +85,26 @@ const NO_PARAMS: Map<string, string | null> = new Map();
 const COMMON_URI_PARAMS: readonly string[] = ['lr', 'user', 'transport'];
 
 /**
+ * End of the run of `table` characters and `%HH` escapes from `start`: the index of the first
+ * `;` or `=`, or `end`; -1 when another character comes first.
+ */
+function paramTextEnd(text: string, start: number, end: number, table: Uint8Array): number {
+  let i = start;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3b /* ; */ || c === 0x3d /* = */) return i;
+    if (c === 0x25 /* % */) {
+      if (i + 2 >= end || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return -1;
+      i += 3;
+    } else if (c >= 128 || table[c] !== 1) return -1;
+    else i++;
+  }
+  return end;
+}
+
+/**
  * Parses `;name[=value]` URI parameters in `text[start, end)`, where `start` is at the first `;`
- * (lower-cased names, decoded values).
+ * (lower-cased names, decoded values). `=` is in no parameter table, so a second one is invalid.
  */
 function parseUriParams(
   text: string,
@@ -98,23 +116,19 @@ function parseUriParams(
   const params = new Map<string, string | null>();
   let from = start + 1;
   while (from <= end) {
-    let paramEnd = indexIn(text, 0x3b /* ; */, from, end);
-    if (paramEnd < 0) paramEnd = end;
-    const eq = indexIn(text, 0x3d /* = */, from, paramEnd);
-    const nameEnd = eq < 0 ? paramEnd : eq;
-    if (nameEnd === from) return undefined;
-    const rawName = commonName(text, from, nameEnd, COMMON_URI_PARAMS) ?? decodedRange(text, from, nameEnd, table);
-    if (rawName === undefined) return undefined;
+    const nameEnd = paramTextEnd(text, from, end, table);
+    if (nameEnd <= from) return undefined;
+    const rawName = commonName(text, from, nameEnd, COMMON_URI_PARAMS) ?? percentDecode(text.slice(from, nameEnd));
     let value: string | null = null;
-    if (eq >= 0) {
-      if (eq + 1 === paramEnd) return undefined;
-      const decoded = decodedRange(text, eq + 1, paramEnd, table);
-      if (decoded === undefined) return undefined;
-      value = decoded;
+    let paramEnd = nameEnd;
+    if (nameEnd < end && text.charCodeAt(nameEnd) === 0x3d /* = */) {
+      paramEnd = paramTextEnd(text, nameEnd + 1, end, table);
+      if (paramEnd <= nameEnd + 1 || (paramEnd < end && text.charCodeAt(paramEnd) !== 0x3b)) return undefined;
+      value = percentDecode(text.slice(nameEnd + 1, paramEnd));
     }
-    const name = rawName.toLowerCase();
-    if (params.has(name)) return undefined;
-    params.set(name, value);
+    const count = params.size;
+    params.set(rawName.toLowerCase(), value);
+    if (params.size === count) return undefined; // the name was there already
     from = paramEnd + 1;
   }
   return params;
@@ -139,10 +153,12 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
   let user: string | undefined;
   let password: string | undefined;
   let hostStart = start;
-  const at = indexIn(text, 0x40 /* @ */, start, end);
+  let at = text.indexOf('@', start);
+  if (at >= end) at = -1;
   if (at >= 0) {
     hostStart = at + 1;
-    const colon = indexIn(text, 0x3a /* : */, start, at);
+    let colon = text.indexOf(':', start);
+    if (colon >= at) colon = -1;
     const userEnd = colon < 0 ? at : colon;
     if (userEnd === start) return undefined;
     user = decodedRange(text, start, userEnd, USER_CHARS);
@@ -152,9 +168,11 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
       if (password === undefined) return undefined;
     }
   }
-  const question = indexIn(text, 0x3f /* ? */, hostStart, end);
+  let question = text.indexOf('?', hostStart);
+  if (question >= end) question = -1;
   const paramsEnd = question < 0 ? end : question;
-  const semicolon = indexIn(text, 0x3b /* ; */, hostStart, paramsEnd);
+  let semicolon = text.indexOf(';', hostStart);
+  if (semicolon >= paramsEnd) semicolon = -1;
   const hostPort = parseHostPortRange(text, hostStart, semicolon < 0 ? paramsEnd : semicolon);
   if (hostPort === undefined) return undefined;
   const params = semicolon < 0 ? NO_PARAMS : parseUriParams(text, semicolon, paramsEnd, PARAM_CHARS);
@@ -198,8 +216,8 @@ function schemeOf(text: string, start: number, colon: number): string | undefine
 
 /** {@link parseUri} of `text[start, end)`, read in place. */
 export function parseUriRange(text: string, start: number, end: number): Uri | undefined {
-  const colon = indexIn(text, 0x3a /* : */, start, end);
-  if (colon <= start) return undefined;
+  const colon = text.indexOf(':', start);
+  if (colon <= start || colon >= end) return undefined;
   const scheme = schemeOf(text, start, colon);
   if (scheme === undefined) return undefined;
   if (colon + 1 === end) return undefined;

@@ -8,7 +8,9 @@
  *    (connect unrecorded, reject with the status, route to the target); other keys are ignored;
  *  - opt-out: recorded unless the opt-out key comes during the announcement (then unrecorded at
  *    once) or within the timeout after it (`optOutAfterConnect`);
- *  - a decision stands: later events change nothing; the evidence names only the configured key.
+ *  - a decision stands: later events change nothing; the evidence names only the configured key;
+ *  - the announcement uses early media for an INVITE with an SDP offer, answer-first without one,
+ *    when 100rel is required (RFC 3262 §3: the 183 would have to be reliable) or when configured.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -22,6 +24,9 @@ import {
   type LegalBasis,
   type RefusalAction,
 } from '../../../src/b2bua/consent.js';
+import { modeFor } from '../../../src/b2bua/announcement.js';
+import type { AnnouncementMode, AnnouncementPlan } from '../../../src/b2bua/announcement-plan.js';
+import { parseMessage, type SipRequest } from '../../../src/sip/message/index.js';
 
 function rules(legalBasis: LegalBasis, onRefusal: RefusalAction = { kind: 'connect-unrecorded' }): ConsentRules {
   return { legalBasis, acceptKey: '1', refuseKey: legalBasis === 'opt-out' ? '9' : '2', timeoutMs: 5000, onRefusal };
@@ -159,5 +164,47 @@ describe('consentEvidence', () => {
     assert.equal('timeoutSeconds' in evidence, false);
     assert.equal(evidence.digit, null);
     assert.equal(evidence.announcement, null);
+  });
+});
+
+describe('announcement mode (early media or answer-first)', () => {
+  const plan = (mode: AnnouncementMode): AnnouncementPlan => ({ file: undefined, mode, consent: rules('obligation') });
+  const invite = (headers: readonly string[], sdp: string): SipRequest => {
+    const text = [
+      'INVITE sip:+4930123456500@callrec.example.com SIP/2.0',
+      'Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKmode1',
+      'Max-Forwards: 70',
+      'From: <sip:+4940111222@carrier.example>;tag=f1',
+      'To: <sip:+4930123456500@callrec.example.com>',
+      'Call-ID: mode-1@198.51.100.7',
+      'CSeq: 1 INVITE',
+      ...headers,
+      `Content-Length: ${Buffer.byteLength(sdp)}`,
+      '',
+      sdp,
+    ].join('\r\n');
+    const parsed = parseMessage(Buffer.from(text));
+    assert.ok(parsed.ok && parsed.message.kind === 'request');
+    return parsed.message;
+  };
+  const SDP =
+    'v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+
+  it('uses early media for an INVITE with an SDP offer', () => {
+    assert.equal(modeFor(plan('early-media'), invite(['Content-Type: application/sdp'], SDP)), 'early-media');
+    assert.equal(
+      modeFor(plan('early-media'), invite(['Content-Type: application/sdp', 'Supported: 100rel'], SDP)),
+      'early-media',
+    );
+  });
+
+  it('falls back to answer-first without an offer, when 100rel is required, or when configured', () => {
+    assert.equal(modeFor(plan('early-media'), invite([], '')), 'answer-first');
+    assert.equal(modeFor(plan('early-media'), invite(['Content-Type: text/plain'], 'hello')), 'answer-first');
+    assert.equal(
+      modeFor(plan('early-media'), invite(['Content-Type: application/sdp', 'Require: timer, 100rel'], SDP)),
+      'answer-first',
+    );
+    assert.equal(modeFor(plan('answer-first'), invite(['Content-Type: application/sdp'], SDP)), 'answer-first');
   });
 });

@@ -51,7 +51,14 @@ function keyPress(event: number, timestamp: number, seq: number, ssrc?: number):
       eventPacket({ event, duration, timestamp, seq: seq + i, ...(ssrc === undefined ? {} : { ssrc }) }),
     ),
     ...[0, 1, 2].map((i) =>
-      eventPacket({ event, duration: 640, end: true, timestamp, seq: seq + 3 + i, ...(ssrc === undefined ? {} : { ssrc }) }),
+      eventPacket({
+        event,
+        duration: 640,
+        end: true,
+        timestamp,
+        seq: seq + 3 + i,
+        ...(ssrc === undefined ? {} : { ssrc }),
+      }),
     ),
   ];
 }

@@ -8,6 +8,7 @@
  *  - a recording under legal hold is refused (also with --force) and not touched;
  *  - one inside a statutory retention is refused without --force --reason and erased with them;
  *  - a target that fails leaves the recording listed (failed), to be erased again;
+ *  - a recording with uploads not yet done is refused (the uploader would bring it back);
  *  - recordings deleted earlier by retention get their call rows pseudonymised.
  */
 import assert from 'node:assert/strict';
@@ -181,6 +182,26 @@ describe('eraseRecordings', () => {
     assert.equal((await bed.catalogue.find('rec-unreachable'))?.state, 'archived');
     assert.ok((await nas.target.list(TARGET_FOLDER)).includes('rec-unreachable.sha256'));
     assert.equal((await erase()).erased, 1, 'erased on the next try');
+  });
+
+  it('refuses a recording whose uploads are not finished, so the uploader cannot bring it back', async () => {
+    const dir = await sealedRecording(bed, 'rec-uploading');
+    await bed.uploads.enqueue({
+      recordingId: 'rec-uploading',
+      dir,
+      start: '2024-01-01T10:00:00.000Z',
+      targets: [{ targetId: 'nas', folder: TARGET_FOLDER }],
+    });
+    const summary = await erase();
+    const [outcome] = summary.outcomes;
+    assert.equal(outcome?.result, 'refused');
+    assert.equal(outcome?.result === 'refused' ? outcome.rule : '', 'archiving');
+    assert.match(outcome?.result === 'refused' ? outcome.why : '', /not archived yet: uploads to nas \(pending\)/);
+    assert.ok(await exists(join(dir, 'rec-uploading.sha256')), 'nothing deleted');
+    assert.equal((await bed.catalogue.find('rec-uploading'))?.state, 'spooled');
+    await bed.uploads.claimDue('nas', new Date('2100-01-01T00:00:00Z'), 100);
+    await bed.uploads.markDone('rec-uploading', 'nas');
+    assert.equal((await erase()).erased, 1, 'erased once archived');
   });
 
   it('pseudonymises the call rows of recordings deleted earlier by retention', async () => {
