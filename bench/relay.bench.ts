@@ -132,7 +132,9 @@ async function runMode(mode: Mode, base: { p50: number; p99: number }): Promise<
         now: () => performance.now(),
         ...(target === undefined
           ? {}
-          : { onRtp: (leg, datagram, arrivalMs) => target.push(leg === 'a' ? 'caller' : 'callee', datagram, arrivalMs) }),
+          : {
+              onRtp: (leg, datagram, arrivalMs) => target.push(leg === 'a' ? 'caller' : 'callee', datagram, arrivalMs),
+            }),
       });
       session.leg('a').setRemote({ address: '127.0.0.1', rtpPort: call.ports.a, rtcpPort: 0, direction: 'sendrecv' });
       session.leg('b').setRemote({ address: '127.0.0.3', rtpPort: call.ports.b, rtcpPort: 0, direction: 'sendrecv' });

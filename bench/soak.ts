@@ -209,7 +209,9 @@ async function main(): Promise<number> {
         : []),
       ...(check.folders < connected.size ? [`${connected.size - check.folders} recordings missing`] : []),
       ...(check.complete < check.folders ? [`${check.folders - check.complete} recordings incomplete`] : []),
-      ...(verified.failed + verified.chainFailures > 0 ? [`${verified.failed + verified.chainFailures} verification failures`] : []),
+      ...(verified.failed + verified.chainFailures > 0
+        ? [`${verified.failed + verified.chainFailures} verification failures`]
+        : []),
       ...(connected.size === 0 ? ['no call completed'] : []),
     ];
     console.log(failures.length === 0 ? 'soak: PASS' : `soak: FAIL: ${failures.join('; ')}`);

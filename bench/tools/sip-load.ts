@@ -237,11 +237,6 @@ export class SipLoad {
     return state.byeSentAt;
   }
 
-  /** BYEs received by the UAS so far (callrec relaying the caller's BYE). */
-  get uasByes(): number {
-    return this.#server.byes;
-  }
-
   close(): void {
     for (const state of this.#uacCalls.values()) {
       const t = state.transaction;

@@ -26,7 +26,10 @@ export function memoryWindows(warmupS: number, runS: number): MemoryWindows {
 }
 
 /** Growth from the start window to the end window, in %; NaN when a window has no sample. */
-export function growthPercent(samples: readonly MemorySample[], windows: MemoryWindows): {
+export function growthPercent(
+  samples: readonly MemorySample[],
+  windows: MemoryWindows,
+): {
   readonly startKiB: number;
   readonly endKiB: number;
   readonly percent: number;

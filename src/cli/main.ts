@@ -19,6 +19,7 @@ import { runOnedriveAuthorize, runOnedriveRedeem } from './commands/onedrive.js'
 import { runUploadsRetry, runUploadsStatus } from './commands/uploads.js';
 import { runRecordingsHold, runRecordingsList } from './commands/recordings.js';
 import { runRecordingsDisposals } from './commands/recordings-disposals.js';
+import { runRecordingControl } from './commands/recording-control.js';
 import { runRetentionCommand } from './commands/retention.js';
 import { runRecoverCommand } from './commands/recover.js';
 import { runVerifyCommand } from './commands/verify.js';
@@ -257,6 +258,19 @@ export function buildProgram(): Command {
       const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
       exitWith(await runRecordingsHold('release', { configPath: configPathFrom(o.config), out, id }));
     });
+  for (const action of ['pause', 'resume'] as const) {
+    recordings
+      .command(action)
+      .description(
+        `${action} the recording of a running call via the admin endpoint (audited); exit 0 done, 1 no such call, 2 unreachable`,
+      )
+      .argument('<callId>', "recording id or the caller's Call-ID")
+      .option('--config <file>', CONFIG_HELP)
+      .action(async (callId: string, o: { config?: string }) => {
+        const out = { log: (line: string) => console.log(line), error: (line: string) => console.error(line) };
+        exitWith(await runRecordingControl(action, { configPath: configPathFrom(o.config), out, callId }));
+      });
+  }
   recordings
     .command('disposals')
     .description('the signed disposal log, verified (chain and signatures); exit 0 verified, 1 failed')

@@ -1,5 +1,3 @@
-import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AnchoredMedia, B2bua, PeerTable } from '../b2bua/index.js';
 import { PortAllocator } from '../media/index.js';
@@ -8,7 +6,8 @@ import { callFeaturesFor } from './call-features.js';
 import { startArchive, type Archive } from './archive-wiring.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { recoverAtStart } from './recover-recordings.js';
-import { resolveSecret, type CallrecConfig, type SipListenConfig } from '../config/index.js';
+import { resolveSecret, type CallrecConfig } from '../config/index.js';
+import { listenerConfig, logCoreEvent } from './sip-listeners.js';
 import { CallrecMetrics, type Logger } from '../observability/index.js';
 import {
   countCoreEvent,
@@ -24,6 +23,7 @@ import {
   databasePath,
   openDatabase,
   schemaVersion,
+  SqliteAuditLog,
   SqliteCallStore,
   SqliteLedgerStore,
   SqliteMembershipStore,
@@ -40,9 +40,7 @@ import {
   SystemClock,
   TransportLayer,
   UserAgentCore,
-  type CoreEvent,
   type Endpoint,
-  type ListenerConfig,
   type TransportProtocol,
 } from '../sip/index.js';
 
@@ -87,69 +85,6 @@ export interface RunningServer {
    * then BYE on every leg, recordings finalised, listeners closed. Idempotent.
    */
   close(options?: { readonly graceSeconds?: number; readonly cutShort?: AbortSignal }): Promise<void>;
-}
-
-async function listenerConfig(
-  listen: SipListenConfig,
-  config: CallrecConfig,
-  baseDir: string,
-): Promise<ListenerConfig> {
-  if (listen.transport !== 'tls') return { protocol: listen.transport, host: listen.host, port: listen.port };
-  if (listen.certificate === undefined || listen.privateKey === undefined) {
-    throw new Error(`TLS listener ${listen.host}:${listen.port} needs certificate and privateKey`);
-  }
-  const [certificate, privateKey, ca] = await Promise.all([
-    readFile(listen.certificate, 'utf8'),
-    readFile(listen.privateKey, 'utf8'),
-    config.sip.tls.ca === undefined ? undefined : readFile(config.sip.tls.ca, 'utf8'),
-  ]);
-  const passphrase = listen.passphrase === undefined ? undefined : await resolveSecret(listen.passphrase, baseDir);
-  return {
-    protocol: 'tls',
-    host: listen.host,
-    port: listen.port,
-    tls: {
-      certificate,
-      privateKey: passphrase === undefined ? privateKey : decryptKey(privateKey, passphrase),
-      requestClientCertificate: config.sip.tls.requestClientCertificate,
-      rejectUnauthorized: config.sip.tls.verifyServer,
-      ...(ca === undefined ? {} : { ca }),
-    },
-  };
-}
-
-function decryptKey(pem: string, passphrase: string): string {
-  return createPrivateKey({ key: pem, passphrase }).export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-function logCoreEvent(logger: Logger, event: CoreEvent): void {
-  switch (event.type) {
-    case 'parse-error':
-      logger.debug(
-        {
-          source: event.source.address,
-          transport: event.source.protocol,
-          code: event.error.code,
-          answered: event.answered,
-        },
-        `malformed SIP message: ${event.error.message}`,
-      );
-      break;
-    case 'request-rejected':
-      logger.debug({ source: event.source.address, method: event.method, status: event.status }, 'request rejected');
-      break;
-    case 'transport-error':
-      logger.warn(
-        { destination: event.destination.address, port: event.destination.port, err: event.error.message },
-        'SIP send failed',
-      );
-      break;
-    case 'user-error':
-      logger.error({ err: event.error }, 'error in SIP request handling');
-      break;
-    case 'source-dropped':
-      break;
-  }
 }
 
 /** Observes every SIP message in and out (benchmarks measure added latency with it). */
@@ -377,6 +312,7 @@ async function startLocked(
     'peers configured',
   );
   const catalogue = new SqliteRecordingStore(database);
+  const auditLog = new SqliteAuditLog(database);
   metrics.setSources({
     activeCalls: () => b2bua.callCount,
     recordingStates: () => recordingStateCounts(catalogue),
@@ -398,6 +334,10 @@ async function startLocked(
     probeDatabase: () => schemaVersion(database),
     keystore: () => ({ loaded: true, notAfter: keyStore.describe().notAfter }),
     uploads: () => archive.queue.status(),
+    recordingControl: {
+      control: (callId, action) => (b2bua.controlRecording(callId, action) ? 'found' : 'not-found'),
+      audit: async (entry) => void (await auditLog.append(entry)),
+    },
     logger,
   });
   logger.info({ host: config.admin.http.host, port: admin.port }, 'admin http listening');

@@ -38,7 +38,11 @@ export class WavFile {
 
   /** Creates `path` (never replacing a file, mode 0640) and writes the header. Rejects with RECORDING_IO. */
   static async create(path: string, options: WavWriterOptions): Promise<WavFile> {
-    const header = buildWavHeader({ format: options.format, channels: options.channels, sampleRate: options.sampleRate });
+    const header = buildWavHeader({
+      format: options.format,
+      channels: options.channels,
+      sampleRate: options.sampleRate,
+    });
     let handle: FileHandle | undefined;
     try {
       handle = await (options.createFile ?? createExclusive)(path);

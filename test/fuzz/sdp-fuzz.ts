@@ -21,8 +21,7 @@ interface Job {
 }
 
 type WorkerMessage =
-  | { readonly kind: 'done'; readonly text: string }
-  | { readonly kind: 'failed'; readonly text: string };
+  { readonly kind: 'done'; readonly text: string } | { readonly kind: 'failed'; readonly text: string };
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -206,7 +206,9 @@ export function checkSdp(input: string): SdpCheck {
     if (remoteAudio !== undefined && remoteAudio.rtpPort !== 0) {
       if (audio === undefined) throw new Error('anchored SDP lost its audio stream');
       if (audio.address !== anchor.address || audio.rtpPort !== anchor.rtpPort || audio.rtcpPort !== anchor.rtcpPort) {
-        throw new Error(`anchored audio does not point at callrec: ${audio.address} ${audio.rtpPort}/${audio.rtcpPort}`);
+        throw new Error(
+          `anchored audio does not point at callrec: ${audio.address} ${audio.rtpPort}/${audio.rtcpPort}`,
+        );
       }
       const written = audio.formats.map((f) => f.payloadType).join(' ');
       const reported = result.value.formats.map((f) => f.payloadType).join(' ');
@@ -233,7 +235,8 @@ function call<T>(what: string, run: () => T): T {
 export function sdpInputAt(corpus: readonly string[], seed: number, iteration: number): string {
   const random = prng(seed);
   let input = '';
-  for (let i = 0; i < iteration; i++) input = mutateSdp(corpus[Math.floor(random() * corpus.length)] as string, corpus, random);
+  for (let i = 0; i < iteration; i++)
+    input = mutateSdp(corpus[Math.floor(random() * corpus.length)] as string, corpus, random);
   return input;
 }
 

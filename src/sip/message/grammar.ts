@@ -135,8 +135,9 @@ const COMMON_HEADER_PARAMS: readonly string[] = ['tag', 'branch', 'rport', 'rece
 
 /** The name in `names` spelled exactly as `text[start, end)`, or undefined. */
 export function commonName(text: string, start: number, end: number, names: readonly string[]): string | undefined {
+  const first = text.charCodeAt(start);
   for (const name of names) {
-    if (name.length === end - start && text.startsWith(name, start)) return name;
+    if (name.length === end - start && name.charCodeAt(0) === first && text.startsWith(name, start)) return name;
   }
   return undefined;
 }
@@ -161,13 +162,16 @@ export function parseHeaderParams(
     if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
     i = skipWhitespace(text, i + 1, end);
     let j = i;
+    let upperCase = false;
     while (j < end) {
       const c = text.charCodeAt(j);
       if (c >= 128 || TOKEN_CHARS[c] !== 1) break;
+      if (c >= 0x41 && c <= 0x5a) upperCase = true;
       j++;
     }
     if (j === i) return undefined;
-    const name = commonName(text, i, j, COMMON_HEADER_PARAMS) ?? text.slice(i, j).toLowerCase();
+    let name = commonName(text, i, j, COMMON_HEADER_PARAMS) ?? text.slice(i, j);
+    if (upperCase) name = name.toLowerCase();
     i = skipWhitespace(text, j, end);
     let value: string | null = null;
     if (i < end && text.charCodeAt(i) === 0x3d /* = */) {

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { isTokenRange, isWhitespace } from './grammar.js';
-import { canonicalSpellingAt, knownHeaderNameAt } from './header-names.js';
+import { isToken, isWhitespace } from './grammar.js';
+import { canonicalSpelling, knownHeaderNameAt } from './header-names.js';
 import type { HeaderField, ParseErrorCode, ParseLimits } from './types.js';
 
 /**
@@ -176,12 +176,13 @@ export function splitHeaderLines(
     let nameEnd = colon;
     while (nameEnd > from && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
     // Registered names are tokens by construction; only unknown ones need the character check
-    let name = colon < 0 ? undefined : canonicalSpellingAt(line, from, nameEnd);
+    const written = colon < 0 ? '' : line.slice(from, nameEnd);
+    let name = canonicalSpelling(written);
     if (name === undefined) {
       // A registered name in another spelling (canonicalised), or an unknown one kept as written
       name = colon < 0 ? undefined : knownHeaderNameAt(line, from, nameEnd);
       if (name !== undefined) asSerialized = false;
-      else if (colon >= 0 && isTokenRange(line, from, nameEnd)) name = line.slice(from, nameEnd);
+      else if (isToken(written)) name = written;
       else return failed('SIP_PARSE_HEADER', `malformed header line "${line.slice(from, Math.min(from + 40, end))}"`);
     }
     if (headers.length >= limits.maxHeaders) {

@@ -84,20 +84,30 @@ const NO_PARAMS: Map<string, string | null> = new Map();
 /** URI parameter names seen in nearly every message (all valid in every parameter table). */
 const COMMON_URI_PARAMS: readonly string[] = ['lr', 'user', 'transport'];
 
+/** What {@link paramTextEnd} saw in its last run (the parser is synchronous, so no run interleaves). */
+let runEscaped = false;
+let runUpperCase = false;
+
 /**
  * End of the run of `table` characters and `%HH` escapes from `start`: the index of the first
  * `;` or `=`, or `end`; -1 when another character comes first.
  */
 function paramTextEnd(text: string, start: number, end: number, table: Uint8Array): number {
+  runEscaped = false;
+  runUpperCase = false;
   let i = start;
   while (i < end) {
     const c = text.charCodeAt(i);
     if (c === 0x3b /* ; */ || c === 0x3d /* = */) return i;
     if (c === 0x25 /* % */) {
       if (i + 2 >= end || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) return -1;
+      runEscaped = true;
       i += 3;
     } else if (c >= 128 || table[c] !== 1) return -1;
-    else i++;
+    else {
+      if (c >= 0x41 && c <= 0x5a) runUpperCase = true;
+      i++;
+    }
   }
   return end;
 }
@@ -118,16 +128,22 @@ function parseUriParams(
   while (from <= end) {
     const nameEnd = paramTextEnd(text, from, end, table);
     if (nameEnd <= from) return undefined;
-    const rawName = commonName(text, from, nameEnd, COMMON_URI_PARAMS) ?? percentDecode(text.slice(from, nameEnd));
+    let name = commonName(text, from, nameEnd, COMMON_URI_PARAMS);
+    if (name === undefined) {
+      name = text.slice(from, nameEnd);
+      if (runEscaped) name = percentDecode(name).toLowerCase();
+      else if (runUpperCase) name = name.toLowerCase();
+    }
     let value: string | null = null;
     let paramEnd = nameEnd;
     if (nameEnd < end && text.charCodeAt(nameEnd) === 0x3d /* = */) {
       paramEnd = paramTextEnd(text, nameEnd + 1, end, table);
       if (paramEnd <= nameEnd + 1 || (paramEnd < end && text.charCodeAt(paramEnd) !== 0x3b)) return undefined;
-      value = percentDecode(text.slice(nameEnd + 1, paramEnd));
+      value = text.slice(nameEnd + 1, paramEnd);
+      if (runEscaped) value = percentDecode(value);
     }
     const count = params.size;
-    params.set(rawName.toLowerCase(), value);
+    params.set(name, value);
     if (params.size === count) return undefined; // the name was there already
     from = paramEnd + 1;
   }

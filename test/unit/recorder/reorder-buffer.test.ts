@@ -43,7 +43,8 @@ describe('ReorderBuffer payload slots', () => {
     const slots: number[] = [];
     for (let slot = buffer.nextPlayable(1e9, true); slot >= 0; slot = buffer.nextPlayable(1e9, true)) {
       slots.push(buffer.length[slot] ?? NaN);
-      if (buffer.length[slot] !== -1) assert.ok(buffer.payload(slot).every((b) => b === (buffer.seq[slot] ?? 0) % 65536));
+      if (buffer.length[slot] !== -1)
+        assert.ok(buffer.payload(slot).every((b) => b === (buffer.seq[slot] ?? 0) % 65536));
     }
     assert.deepEqual(slots, [80, -1, 100]);
   });

@@ -202,7 +202,12 @@ describe('WavWriter', () => {
   it('keeps the backlog bounded while writing 10 minutes of 16 kHz audio in 20 ms packets', async () => {
     const path = next('ten-minutes.wav');
     // 4 MiB, not the 1 MiB default: the loop feeds audio ~1000 times faster than real time
-    const writer = await WavWriter.open(path, { format: 'pcm16', channels: 1, sampleRate: 16000, maxPendingBytes: 4 << 20 });
+    const writer = await WavWriter.open(path, {
+      format: 'pcm16',
+      channels: 1,
+      sampleRate: 16000,
+      maxPendingBytes: 4 << 20,
+    });
     const packet = ramp(320, 9);
     const startBuffers = process.memoryUsage().arrayBuffers;
     let maxPending = 0;
