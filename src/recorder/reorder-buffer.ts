@@ -7,6 +7,26 @@ const MAX_MISORDER = 100;
 const SEQ_MOD = 65536;
 
 const NO_BYTES = new Uint8Array(0);
+
+/**
+ * What {@link ReorderBuffer.payload} returns: the slot's bytes copied into one buffer shared by
+ * every ring, through one cached view per length. The caller reads it at once (decodes it, takes
+ * its first byte), so a thousand rings keep no view object per slot.
+ */
+const scratch = { bytes: new Uint8Array(1500), views: new Map<number, Uint8Array>() };
+
+function scratchView(length: number): Uint8Array {
+  if (length > scratch.bytes.length) {
+    scratch.bytes = new Uint8Array(length);
+    scratch.views.clear();
+  }
+  let view = scratch.views.get(length);
+  if (view === undefined) {
+    view = scratch.bytes.subarray(0, length);
+    scratch.views.set(length, view);
+  }
+  return view;
+}
 const EMPTY = 0;
 const HELD = 1;
 const PLAYED = 2;
@@ -41,8 +61,9 @@ export interface ReorderBufferOptions {
  * The jitter window of one leg: a preallocated ring of packet slots indexed by extended sequence
  * number (RFC 3550 A.1 wrap and restart logic). Packets are copied in, so the datagram buffer may
  * be reused, and come out in sequence order through {@link nextPlayable}, which returns a slot
- * whose fields (`timestamp[slot]`, `payload(slot)`...) stay valid until the next insert. Steady
- * state allocates nothing.
+ * whose fields (`timestamp[slot]`, `payload(slot)`...) stay valid until the next insert (the
+ * array `payload` returns only until the next `payload` call of any ring). Steady state
+ * allocates nothing.
  */
 export class ReorderBuffer {
   readonly capacity: number;
@@ -57,8 +78,6 @@ export class ReorderBuffer {
   /** All slots' payload bytes, `#slotBytes` per slot (the last slot is the probation slot); empty until the first packet. */
   #pool: Uint8Array = NO_BYTES;
   #slotBytes = 0;
-  /** Per slot a view on its payload, re-made only when the slot's payload length changes. */
-  readonly #views: Uint8Array[] = [];
   readonly #state: Uint8Array;
   readonly #windowMs: number;
   readonly #maxPayloadBytes: number;
@@ -86,12 +105,20 @@ export class ReorderBuffer {
     this.arrivalMs = new Float64Array(slots);
     this.length = new Int32Array(slots);
     this.#state = new Uint8Array(slots);
-    for (let i = 0; i < slots; i++) this.#views.push(NO_BYTES);
   }
 
-  /** The payload copied into `slot`, exactly as long as the packet's (empty if it did not fit). */
+  /**
+   * The payload copied into `slot`, exactly as long as the packet's (empty if it did not fit), in
+   * an array shared by all rings: valid until the next `payload` call.
+   */
   payload(slot: number): Uint8Array {
-    return this.#views[slot] ?? NO_BYTES;
+    const length = this.length[slot] ?? -1;
+    if (length <= 0) return NO_BYTES;
+    const view = scratchView(length);
+    const pool = this.#pool;
+    const start = slot * this.#slotBytes;
+    for (let i = 0; i < length; i++) view[i] = pool[start + i] ?? 0;
+    return view;
   }
 
   /** Packets waiting to be played out. */
@@ -212,23 +239,18 @@ export class ReorderBuffer {
 
   #copyPayload(slot: number, payload: Uint8Array): void {
     if (payload.length > this.#slotBytes) this.#growSlots(payload.length);
-    const start = slot * this.#slotBytes;
-    this.#pool.set(payload, start);
-    // Payload sizes are constant within a stream, so steady state reuses the view.
-    if (this.#views[slot]?.length !== payload.length) {
-      this.#views[slot] = this.#pool.subarray(start, start + payload.length);
-    }
+    this.#pool.set(payload, slot * this.#slotBytes);
   }
 
   /** Re-lays the pool out with larger slots (first packet, or a codec with bigger frames), keeping every slot's payload. */
   #growSlots(bytes: number): void {
     const slotBytes = Math.min(this.#maxPayloadBytes, Math.ceil(bytes / SLOT_STEP) * SLOT_STEP);
-    const pool = new Uint8Array(this.#views.length * slotBytes);
-    for (let slot = 0; slot < this.#views.length; slot++) {
-      const old = this.#views[slot] ?? NO_BYTES;
-      const start = slot * slotBytes;
-      pool.set(old, start);
-      this.#views[slot] = old.length === 0 ? NO_BYTES : pool.subarray(start, start + old.length);
+    const slots = this.length.length;
+    const pool = new Uint8Array(slots * slotBytes);
+    for (let slot = 0; slot < slots; slot++) {
+      const length = Math.min(this.#slotBytes, Math.max(0, this.length[slot] ?? 0));
+      const from = slot * this.#slotBytes;
+      pool.set(this.#pool.subarray(from, from + length), slot * slotBytes);
     }
     this.#pool = pool;
     this.#slotBytes = slotBytes;

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
+import { verifyFolder } from '../../integrity/index.js';
 import { createLogger } from '../../observability/index.js';
 import { findFreePort } from '../free-port.js';
 import { startServer } from '../server.js';
@@ -145,7 +146,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       const sealed = await waitForFile(join(dir, `${id}.sha256`), 15_000);
       code = sealed ? await printRecording(dir, id, out) : 1;
       if (!sealed) out(`FAILED: recording ${id} was not sealed in time`);
-      else code = Math.max(code, await printArchived(join(demoDir, 'archive'), id, out));
+      else
+        code = Math.max(code, await printArchived(join(demoDir, 'archive'), id, server.keyStore.certificatePem, out));
     }
   }
   out('');
@@ -242,8 +244,16 @@ async function demoCall(options: DemoCallOptions): Promise<boolean | 'missing'> 
   return uac !== 0 || callee !== 0;
 }
 
-/** Waits for the upload to the demo's local archive target and shows where it landed. */
-async function printArchived(root: string, id: string, out: (line: string) => void): Promise<number> {
+/**
+ * Waits for the upload to the demo's local archive target, shows where it landed and verifies the
+ * archived copy (checksums, signature with the installation certificate, chain).
+ */
+async function printArchived(
+  root: string,
+  id: string,
+  certificatePem: string,
+  out: (line: string) => void,
+): Promise<number> {
   const now = new Date();
   const pad = (n: number) => String(n).padStart(2, '0');
   const folder = join(root, String(now.getFullYear()), pad(now.getMonth() + 1), pad(now.getDate()));
@@ -252,6 +262,14 @@ async function printArchived(root: string, id: string, out: (line: string) => vo
     return 1;
   }
   out(`Archived to the "archive" target (local, template $Y/$M/$D), read back and checked: ${folder}`);
+  // Earlier demo runs share the day's folder; their chain links need not be adjacent to this one
+  const verdict = await verifyFolder(folder, { certificatePem, allowChainGaps: true });
+  const mine = verdict.recordings.find((recording) => recording.id === id);
+  if (mine === undefined || !mine.ok) {
+    out(`FAILED: the archived copy does not verify: ${mine?.problems.join('; ') ?? 'not found'}`);
+    return 1;
+  }
+  out(`Verified the archived copy: ${mine.holds.join('; ')}`);
   return 0;
 }
 

@@ -8,9 +8,13 @@ for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
   TOKEN_CHARS[c.charCodeAt(0)] = 1;
 }
 
+const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
 /** `token` (RFC 3261 §25.1). */
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
+  // V8 runs a regular expression natively: faster than a loop over a long token (a branch)
+  if (text.length > 12) return TOKEN.test(text);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 128 || TOKEN_CHARS[c] !== 1) return false;
@@ -130,16 +134,17 @@ export function splitList(value: string): string[] | undefined {
   return parts;
 }
 
-/** Parameter names seen in nearly every message, matched in place instead of cut and lower-cased. */
-const COMMON_HEADER_PARAMS: readonly string[] = ['tag', 'branch', 'rport', 'received'];
+/** token characters and `:` (for hosts), matched from `lastIndex` (sticky). */
+const TOKEN_OR_HOST_RUN = /[A-Za-z0-9\-.!%*_+`'~:]*/y;
 
-/** The name in `names` spelled exactly as `text[start, end)`, or undefined. */
-export function commonName(text: string, start: number, end: number, names: readonly string[]): string | undefined {
-  const first = text.charCodeAt(start);
-  for (const name of names) {
-    if (name.length === end - start && name.charCodeAt(0) === first && text.startsWith(name, start)) return name;
-  }
-  return undefined;
+/**
+ * End of the run of token characters and `:` from `start`, at most `end`. A regular expression:
+ * V8 scans it natively, much faster than reading long values (branches) a character at a time.
+ */
+function tokenOrHostRunEnd(text: string, start: number, end: number): number {
+  TOKEN_OR_HOST_RUN.lastIndex = start;
+  TOKEN_OR_HOST_RUN.test(text);
+  return Math.min(TOKEN_OR_HOST_RUN.lastIndex, end);
 }
 
 /** Shared by every value without parameters; never mutated (typed read-only everywhere). */
@@ -170,7 +175,7 @@ export function parseHeaderParams(
       j++;
     }
     if (j === i) return undefined;
-    let name = commonName(text, i, j, COMMON_HEADER_PARAMS) ?? text.slice(i, j);
+    let name = text.slice(i, j);
     if (upperCase) name = name.toLowerCase();
     i = skipWhitespace(text, j, end);
     let value: string | null = null;
@@ -188,12 +193,7 @@ export function parseHeaderParams(
         value = text.slice(i, close + 1);
         i = close + 1;
       } else {
-        let k = i;
-        while (k < end) {
-          const c = text.charCodeAt(k);
-          if (c >= 128 || (TOKEN_CHARS[c] !== 1 && c !== 0x3a) /* : for hosts */) break;
-          k++;
-        }
+        const k = tokenOrHostRunEnd(text, i, end);
         if (k === i) return undefined;
         value = text.slice(i, k);
         i = k;

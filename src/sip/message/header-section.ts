@@ -56,26 +56,38 @@ export interface HeaderSection {
   readonly bounds: HeaderBounds;
   /** The header section (start line included) as text; undefined when it is not valid UTF-8. */
   readonly text: string | undefined;
+  /**
+   * Whether the bounds assume that no LF-only blank line comes before the first LF CRLF;
+   * {@link splitHeaderLines} then reports one as {@link LF_ONLY_BLANK_LINE}.
+   */
+  readonly assumed: boolean;
 }
 
-/** Finds and decodes the header section of `data`, which starts at `start`. */
-export function readHeaderSection(data: Buffer, start: number): HeaderSection {
-  // Usual case: the section ends with CRLF CRLF and has no LF-only blank line before that,
-  // which the decoded text shows without a second search of the bytes.
-  const lfCrlf = data.indexOf(LF_CRLF, start);
-  if (lfCrlf >= 0 && data[lfCrlf - 1] !== LF) {
-    const cr = data[lfCrlf - 1] === CR;
-    const headerEnd = cr ? lfCrlf - 1 : lfCrlf;
-    const text = data.toString('utf8', start, headerEnd);
-    if (!text.includes('\n\n')) {
-      const bounds = { headerEnd, bodyStart: lfCrlf + 3, blankLine: true, crlf: cr };
-      return { bounds, text: validUtf8(text, data, start, headerEnd) };
+/**
+ * Finds and decodes the header section of `data`, which starts at `start`. With `assume`, the
+ * usual case is taken without a second search of the bytes: the section ends at the first
+ * CRLF CRLF (or LF CRLF).
+ */
+export function readHeaderSection(data: Buffer, start: number, assume: boolean): HeaderSection {
+  if (assume) {
+    const lfCrlf = data.indexOf(LF_CRLF, start);
+    if (lfCrlf >= 0 && data[lfCrlf - 1] !== LF) {
+      const cr = data[lfCrlf - 1] === CR;
+      const headerEnd = cr ? lfCrlf - 1 : lfCrlf;
+      const text = validUtf8(data.toString('utf8', start, headerEnd), data, start, headerEnd);
+      // Invalid text may be a body after an earlier LF-only blank line: look again below
+      if (text !== undefined) {
+        return { bounds: { headerEnd, bodyStart: lfCrlf + 3, blankLine: true, crlf: cr }, text, assumed: true };
+      }
     }
   }
   const bounds = findHeaderBounds(data, start);
   const text = data.toString('utf8', start, bounds.headerEnd);
-  return { bounds, text: validUtf8(text, data, start, bounds.headerEnd) };
+  return { bounds, text: validUtf8(text, data, start, bounds.headerEnd), assumed: false };
 }
+
+/** Returned by {@link splitHeaderLines} for an LF-only blank line inside an assumed section. */
+export const LF_ONLY_BLANK_LINE = { code: 'SIP_PARSE_HEADER', message: 'LF-only blank line' } as const;
 
 /** The end of the line starting at `from`: the index of its LF, or `end`. */
 function lineEndAt(text: string, from: number, end: number): number {
@@ -143,6 +155,8 @@ export function splitHeaderLines(
   let lineStart = startLf + 1;
   while (lineStart < textEnd) {
     const lf = lineEndAt(text, lineStart, textEnd);
+    // An empty line ends the section: only possible where its end was assumed (LF LF)
+    if (lf === lineStart) return LF_ONLY_BLANK_LINE;
     let next = lf + 1;
     if (isWhitespace(text.charCodeAt(lineStart)))
       return failed('SIP_PARSE_HEADER', 'continuation line before any header');

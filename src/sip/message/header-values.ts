@@ -25,20 +25,8 @@ export function parseCSeq(value: string): CSeq | undefined {
   if (i === start || i - start > 10 || !isWhitespace(value.charCodeAt(i))) return undefined;
   while (isWhitespace(value.charCodeAt(i))) i++;
   if (i >= end || seq >= 2 ** 31) return undefined;
-  const method = methodToken(value, i, end);
-  return method === undefined ? undefined : { seq, method };
+  return isTokenRange(value, i, end) ? { seq, method: value.slice(i, end) } : undefined;
 }
-
-/** The method token `text[start, end)`, the common methods without a new string. */
-function methodToken(text: string, start: number, end: number): string | undefined {
-  if (!isTokenRange(text, start, end)) return undefined;
-  for (const method of COMMON_METHODS) {
-    if (method.length === end - start && text.startsWith(method, start)) return method;
-  }
-  return text.slice(start, end);
-}
-
-const COMMON_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO'];
 
 /** A non-negative decimal below `max` (Max-Forwards, Content-Length, Expires ...). */
 export function parseBoundedInteger(value: string, max: number): number | undefined {
@@ -53,21 +41,9 @@ export function parseBoundedInteger(value: string, max: number): number | undefi
   return n <= max ? n : undefined;
 }
 
-/** `word` characters of a Call-ID (§25.1). */
-const WORD_CHARS = new Uint8Array(128);
-for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`\'~()<>:\\"/[]?{}') {
-  WORD_CHARS[c.charCodeAt(0)] = 1;
-}
+const CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
 
 /** Call-ID (§20.8): `word [ "@" word ]`. */
 export function isValidCallId(value: string): boolean {
-  let at = -1;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x40 /* @ */) {
-      if (at >= 0 || i === 0) return false;
-      at = i;
-    } else if (c >= 128 || WORD_CHARS[c] !== 1) return false;
-  }
-  return value.length > 0 && at !== value.length - 1;
+  return CALL_ID.test(value);
 }

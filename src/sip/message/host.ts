@@ -1,8 +1,8 @@
 import { isIPv6 } from 'node:net';
 
 /**
- * Hosts and ports (RFC 3261 §25.1 `hostport`), scanned by character code over a range of a
- * larger string so the hot parsers do not cut intermediate substrings.
+ * Hosts and ports (RFC 3261 §25.1 `hostport`), read from a range of a larger string (the header
+ * section) so the hot parsers do not cut intermediate substrings.
  */
 
 export type HostType = 'ipv4' | 'ipv6' | 'domain';
@@ -13,76 +13,28 @@ export interface HostPort {
   readonly port: number | undefined;
 }
 
-function isAlphaNumOrUnderscore(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
-}
+/** `IPv4address` (§25.1): four parts of 1 to 3 digits, each at most 255 (leading zeros allowed). */
+const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])$/;
+const DIGITS_AND_DOTS = /^[0-9.]*$/;
+/**
+ * `hostname = *( domainlabel "." ) toplabel [ "." ]` (§25.1), relaxed to labels of letters,
+ * digits, `_` and inner `-` (toplabel may start with a digit in practice).
+ */
+const HOSTNAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.?$/;
 
 /**
- * `hostname = *( domainlabel "." ) toplabel [ "." ]` (§25.1), relaxed as before to labels of
- * letters, digits, `_` and inner `-` (toplabel may start with a digit in practice).
+ * Classifies a host (IPv6 without brackets); `undefined` when it is not a valid host. Regular
+ * expressions: V8 runs them natively, faster than reading the host a character at a time.
  */
-function isHostnameRange(text: string, start: number, end: number): boolean {
-  let labelLength = 0;
-  let previous = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e /* . */) {
-      if (labelLength === 0 || previous === 0x2d) return false;
-      labelLength = 0;
-    } else if (c === 0x2d /* - */) {
-      if (labelLength === 0) return false;
-      labelLength++;
-    } else if (isAlphaNumOrUnderscore(c)) labelLength++;
-    else return false;
-    previous = c;
-  }
-  // Ends with a label (not ending in '-') or with the optional trailing dot after one
-  return labelLength > 0 ? previous !== 0x2d : end > start && previous === 0x2e;
-}
-
-/** Classifies the host `text[start, end)` (IPv6 without brackets); `undefined` when invalid. */
-export function classifyHostRange(text: string, start: number, end: number): HostType | undefined {
-  const length = end - start;
-  if (length <= 0 || length > 255) return undefined;
-  // One pass reads an IPv4 address; the first other character decides what else it can be
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      digits++;
-      value = value * 10 + (c - 0x30);
-    } else if (c === 0x2e /* . */) {
-      if (digits === 0 || digits > 3 || value > 255)
-        return onlyDigitsAndDots(text, i, end) ? undefined : other(text, start, end);
-      parts++;
-      value = 0;
-      digits = 0;
-    } else return other(text, start, end);
-  }
-  return parts === 3 && digits > 0 && digits <= 3 && value <= 255 ? 'ipv4' : undefined;
-}
-
-function onlyDigitsAndDots(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x2e && (c < 0x30 || c > 0x39)) return false;
-  }
-  return true;
-}
-
-/** A host that is not all digits and dots: an IPv6 reference or a hostname. */
-function other(text: string, start: number, end: number): HostType | undefined {
-  if (text.indexOf(':', start) >= 0 && text.indexOf(':', start) < end) {
-    return isIPv6(text.slice(start, end)) ? 'ipv6' : undefined;
-  }
-  return isHostnameRange(text, start, end) ? 'domain' : undefined;
-}
-
-/** Classifies a host (IPv6 without brackets); `undefined` when it is not a valid host. */
 export function classifyHost(host: string): HostType | undefined {
-  return classifyHostRange(host, 0, host.length);
+  if (host.length === 0 || host.length > 255) return undefined;
+  const first = host.charCodeAt(0);
+  if ((first >= 0x30 && first <= 0x39) || first === 0x2e) {
+    if (IPV4.test(host)) return 'ipv4';
+    if (DIGITS_AND_DOTS.test(host)) return undefined;
+  }
+  if (HOSTNAME.test(host)) return 'domain';
+  return host.includes(':') && isIPv6(host) ? 'ipv6' : undefined;
 }
 
 /** A decimal port of 1 to 5 digits, at most 65535, in `text[start, end)`. */
@@ -117,10 +69,9 @@ export function parseHostPortRange(text: string, start: number, end: number): Ho
     const second = text.indexOf(':', colon + 1);
     if (second >= 0 && second < end) return undefined; // bare IPv6 (RFC 5118 §4.2)
   }
-  const hostEnd = colon >= 0 ? colon : end;
-  const hostType = classifyHostRange(text, start, hostEnd);
+  const host = text.slice(start, colon >= 0 ? colon : end);
+  const hostType = classifyHost(host);
   if (hostType === undefined) return undefined;
-  const host = text.slice(start, hostEnd);
   if (colon < 0) return { host, hostType, port: undefined };
   const port = parsePortRange(text, colon + 1, end);
   return port === undefined ? undefined : { host, hostType, port };

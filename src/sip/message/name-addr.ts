@@ -33,7 +33,7 @@ export function parseNameAddrRange(text: string, start: number, end: number): Na
   } else {
     const lt = text.indexOf('<', from);
     if (lt >= 0 && lt < to) {
-      const name = text.slice(from, lt).trim();
+      const name = lt === from ? '' : text.slice(from, lt).trim();
       if (name.length > 0) {
         // Unquoted display name: *(token LWS) (§25.1); trimmed, so no empty words
         if (!isTokenOrBlankRange(name, 0, name.length)) return undefined;
@@ -129,7 +129,8 @@ export function appendContacts(
   start = 0,
   end = value.length,
 ): boolean {
-  if (value.trim() === '*') {
+  const first = value.charCodeAt(0);
+  if ((first === 0x2a /* * */ || isTrimmed(first)) && value.trim() === '*') {
     out.push({ wildcard: true });
     return true;
   }

@@ -1,5 +1,5 @@
 import { assembleMessage } from './assemble.js';
-import { readHeaderSection, splitHeaderLines } from './header-section.js';
+import { LF_ONLY_BLANK_LINE, readHeaderSection, splitHeaderLines } from './header-section.js';
 import { stampRawBytes } from './raw-bytes.js';
 import { parseStartLine } from './start-line.js';
 import type { HeaderField, ParseErrorCode, ParseLimits, ParseResult, SipParseError } from './types.js';
@@ -63,9 +63,18 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   while (start < data.length && (data[start] === CR || data[start] === LF)) start++;
   if (start === data.length) return failure('SIP_PARSE_START_LINE', 'empty message', partial);
 
-  const { bounds, text } = readHeaderSection(data, start);
-  if (text === undefined) return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
-  const lines = splitHeaderLines(text, bounds, limits);
+  let section = readHeaderSection(data, start, true);
+  let text = section.text;
+  let lines = text === undefined ? undefined : splitHeaderLines(text, section.bounds, limits);
+  if (lines === LF_ONLY_BLANK_LINE) {
+    section = readHeaderSection(data, start, false);
+    text = section.text;
+    lines = text === undefined ? undefined : splitHeaderLines(text, section.bounds, limits);
+  }
+  const bounds = section.bounds;
+  if (text === undefined || lines === undefined) {
+    return failure('SIP_PARSE_HEADER', 'header section is not valid UTF-8', partial);
+  }
   if ('code' in lines) return failure(lines.code, lines.message, partial);
   const headers = lines.headers;
   partial.headers = headers;

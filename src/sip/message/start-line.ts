@@ -1,6 +1,6 @@
 import type { StartLine } from './assemble.js';
 import { isToken } from './grammar.js';
-import { isVerbatimUri, parseUriRange } from './uri.js';
+import { parseRequestUri } from './uri.js';
 import type { ParseErrorCode } from './types.js';
 
 /** What a failed start line tells about the message, for answering it (§8.2.6.2). */
@@ -104,14 +104,6 @@ function parseStatusLine(text: string, end: number): ParsedStartLine | StartLine
   return { kind: 'response', status, reason, version: 'SIP/2.0', verbatim };
 }
 
-/** The method token, the common methods without a new string. */
-function methodOf(text: string, end: number): string {
-  if (end === 6 && text.startsWith('INVITE')) return 'INVITE';
-  if (end === 3 && text.startsWith('ACK')) return 'ACK';
-  if (end === 3 && text.startsWith('BYE')) return 'BYE';
-  return text.slice(0, end);
-}
-
 /** Request-Line = Method SP Request-URI SP SIP-Version (§7.1), in `text[0, end)`: exactly single spaces */
 function parseRequestLine(text: string, end: number): ParsedStartLine | StartLineFailure {
   const sp1 = spaceIn(text, 0, end);
@@ -124,18 +116,19 @@ function parseRequestLine(text: string, end: number): ParsedStartLine | StartLin
       'request line must be "Method SP Request-URI SP SIP-Version"',
     );
   }
-  const method = methodOf(text, sp1);
+  const method = text.slice(0, sp1);
   if (!isToken(method)) return failed('request', undefined, 'invalid method token');
   const version = text.slice(sp2 + 1, end);
   const bad = versionFailure(version, 'request', method, `malformed SIP version "${version}"`);
   if (bad !== undefined) return bad;
-  const uri = parseUriRange(text, sp1 + 1, sp2);
-  if (uri === undefined) return failed('request', method, 'malformed Request-URI', 'SIP_PARSE_URI');
+  const parsed = parseRequestUri(text, sp1 + 1, sp2);
+  if (parsed === undefined) return failed('request', method, 'malformed Request-URI', 'SIP_PARSE_URI');
+  const uri = parsed.uri;
   // §19.1.5: URI headers are not allowed in a Request-URI
   if ((uri.scheme === 'sip' || uri.scheme === 'sips') && 'headers' in uri && uri.headers.length > 0) {
     return failed('request', method, 'Request-URI must not contain URI headers', 'SIP_PARSE_URI');
   }
-  const verbatim = version === 'SIP/2.0' && isVerbatimUri(text, sp1 + 1, sp2);
+  const verbatim = version === 'SIP/2.0' && parsed.verbatim;
   return { kind: 'request', method, uri, version: 'SIP/2.0', verbatim };
 }
 

@@ -1,4 +1,3 @@
-import { commonName } from './grammar.js';
 import { classifyHost, formatHost, parseHostPortRange } from './host.js';
 import type { AbsoluteUri, SipUri, TelUri, Uri, UriParams } from './types.js';
 
@@ -81,12 +80,14 @@ function percentEncode(text: string, table: Uint8Array): string {
 const NO_HEADERS: Array<readonly [string, string]> = [];
 const NO_PARAMS: Map<string, string | null> = new Map();
 
-/** URI parameter names seen in nearly every message (all valid in every parameter table). */
-const COMMON_URI_PARAMS: readonly string[] = ['lr', 'user', 'transport'];
-
-/** What {@link paramTextEnd} saw in its last run (the parser is synchronous, so no run interleaves). */
+/**
+ * What the scanners saw, read right after they return (parsing is synchronous, so no other scan
+ * interleaves): whether the last {@link paramTextEnd} run held `%HH` escapes or upper-case
+ * letters, and whether the last SIP URI parsed is written exactly as {@link formatUri} writes it.
+ */
 let runEscaped = false;
 let runUpperCase = false;
+let sipUriVerbatim = false;
 
 /**
  * End of the run of `table` characters and `%HH` escapes from `start`: the index of the first
@@ -128,19 +129,20 @@ function parseUriParams(
   while (from <= end) {
     const nameEnd = paramTextEnd(text, from, end, table);
     if (nameEnd <= from) return undefined;
-    let name = commonName(text, from, nameEnd, COMMON_URI_PARAMS);
-    if (name === undefined) {
-      name = text.slice(from, nameEnd);
-      if (runEscaped) name = percentDecode(name).toLowerCase();
-      else if (runUpperCase) name = name.toLowerCase();
-    }
+    let name = text.slice(from, nameEnd);
+    if (runEscaped) name = percentDecode(name).toLowerCase();
+    else if (runUpperCase) name = name.toLowerCase();
+    if (runEscaped || runUpperCase) sipUriVerbatim = false;
     let value: string | null = null;
     let paramEnd = nameEnd;
     if (nameEnd < end && text.charCodeAt(nameEnd) === 0x3d /* = */) {
       paramEnd = paramTextEnd(text, nameEnd + 1, end, table);
       if (paramEnd <= nameEnd + 1 || (paramEnd < end && text.charCodeAt(paramEnd) !== 0x3b)) return undefined;
       value = text.slice(nameEnd + 1, paramEnd);
-      if (runEscaped) value = percentDecode(value);
+      if (runEscaped) {
+        value = percentDecode(value);
+        sipUriVerbatim = false;
+      }
     }
     const count = params.size;
     params.set(name, value);
@@ -166,6 +168,8 @@ function parseUriHeaders(text: string, start: number, end: number): Array<readon
 
 /** The SIP URI `text[start, end)` after `scheme:` (RFC 3261 §19.1.1). */
 function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: number): SipUri | undefined {
+  // Cleared below by anything formatUri would write differently; the scheme is checked by the caller
+  sipUriVerbatim = true;
   let user: string | undefined;
   let password: string | undefined;
   let hostStart = start;
@@ -183,14 +187,23 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
       password = decodedRange(text, colon + 1, at, PASSWORD_CHARS);
       if (password === undefined) return undefined;
     }
+    // Decoding changed what formatting writes back (it re-escapes only what the grammar requires)
+    if (user.length !== userEnd - start || (password !== undefined && password.length !== at - colon - 1)) {
+      sipUriVerbatim = false;
+    }
   }
   let question = text.indexOf('?', hostStart);
   if (question >= end) question = -1;
   const paramsEnd = question < 0 ? end : question;
   let semicolon = text.indexOf(';', hostStart);
   if (semicolon >= paramsEnd) semicolon = -1;
-  const hostPort = parseHostPortRange(text, hostStart, semicolon < 0 ? paramsEnd : semicolon);
+  const hostEnd = semicolon < 0 ? paramsEnd : semicolon;
+  const hostPort = parseHostPortRange(text, hostStart, hostEnd);
   if (hostPort === undefined) return undefined;
+  if (hostPort.port !== undefined && text.charCodeAt(hostEnd - decimalDigits(hostPort.port) - 1) !== 0x3a) {
+    sipUriVerbatim = false; // a port with leading zeros
+  }
+  if (question >= 0) sipUriVerbatim = false;
   const params = semicolon < 0 ? NO_PARAMS : parseUriParams(text, semicolon, paramsEnd, PARAM_CHARS);
   if (params === undefined) return undefined;
   const headers = question < 0 ? NO_HEADERS : parseUriHeaders(text, question + 1, end);
@@ -222,12 +235,35 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 // Printable ASCII and UTF-8 except whitespace, quotes and angle brackets.
 const OPAQUE = /^[^\s<>"\\\u0000-\u001f\u007f]+$/;
 
+/** Whether `text[start, start + 3)` is `sip` in lower case. */
+function isLowerSip(text: string, start: number): boolean {
+  return text.charCodeAt(start) === 0x73 && text.charCodeAt(start + 1) === 0x69 && text.charCodeAt(start + 2) === 0x70;
+}
+
 /** The scheme of `text[start, colon)`, lower-cased; the common lower-case ones without a regex. */
 function schemeOf(text: string, start: number, colon: number): string | undefined {
-  if (colon - start === 3 && text.startsWith('sip', start)) return 'sip';
-  if (colon - start === 4 && text.startsWith('sips', start)) return 'sips';
+  if (colon - start === 3 && isLowerSip(text, start)) return 'sip';
+  if (colon - start === 4 && isLowerSip(text, start) && text.charCodeAt(start + 3) === 0x73) return 'sips';
   const schemeText = text.slice(start, colon);
   return SCHEME.test(schemeText) ? schemeText.toLowerCase() : undefined;
+}
+
+/** Number of decimal digits of a non-negative integer below 100000. */
+function decimalDigits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : 5;
+}
+
+/**
+ * A Request-URI in `text[start, end)`, and whether it is written exactly as {@link formatUri}
+ * writes it (conservatively: only a `sip:`/`sips:` URI in lower case, without escapes, upper-case
+ * parameter names, a port with leading zeros or URI headers qualifies).
+ */
+export function parseRequestUri(text: string, start: number, end: number): { uri: Uri; verbatim: boolean } | undefined {
+  const uri = parseUriRange(text, start, end);
+  if (uri === undefined) return undefined;
+  const schemeVerbatim = isLowerSip(text, start) && (uri.scheme === 'sip' || text.charCodeAt(start + 3) === 0x73);
+  const verbatim = isSipUri(uri) && sipUriVerbatim && schemeVerbatim;
+  return { uri, verbatim };
 }
 
 /** {@link parseUri} of `text[start, end)`, read in place. */
@@ -243,31 +279,6 @@ export function parseUriRange(text: string, start: number, end: number): Uri | u
   if (!OPAQUE.test(rest)) return undefined;
   const absolute: AbsoluteUri = { scheme, opaque: rest };
   return absolute;
-}
-
-function isUpperCase(c: number): boolean {
-  return c >= 0x41 && c <= 0x5a;
-}
-
-/**
- * Whether the URI `text[start, end)`, which parses, is written exactly as {@link formatUri}
- * writes it. Conservative: only a lower-case scheme and parameter names, no `%` escapes and no
- * port with a leading zero (no `:0`) qualify.
- */
-export function isVerbatimUri(text: string, start: number, end: number): boolean {
-  let inScheme = true;
-  let inParamName = false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x25 /* % */) return false;
-    if (c === 0x3a /* : */) {
-      inScheme = false;
-      if (text.charCodeAt(i + 1) === 0x30 /* 0 */ && i + 1 < end) return false;
-    } else if (c === 0x3b /* ; */) inParamName = true;
-    else if (c === 0x3d /* = */ || c === 0x3f /* ? */) inParamName = false;
-    else if ((inScheme || inParamName) && isUpperCase(c)) return false;
-  }
-  return true;
 }
 
 /**

@@ -7,9 +7,12 @@ const SENT_PROTOCOL = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[
 /** Upper-case transport token of `text[start, end)`; the common ones without a new string. */
 function transportToken(text: string, start: number, end: number): string {
   if (end - start === 3) {
-    if (text.startsWith('UDP', start)) return 'UDP';
-    if (text.startsWith('TCP', start)) return 'TCP';
-    if (text.startsWith('TLS', start)) return 'TLS';
+    const c0 = text.charCodeAt(start);
+    const c1 = text.charCodeAt(start + 1);
+    const c2 = text.charCodeAt(start + 2);
+    if (c0 === 0x55 /* U */ && c1 === 0x44 /* D */ && c2 === 0x50 /* P */) return 'UDP';
+    if (c0 === 0x54 /* T */ && c1 === 0x43 /* C */ && c2 === 0x50 /* P */) return 'TCP';
+    if (c0 === 0x54 /* T */ && c1 === 0x4c /* L */ && c2 === 0x53 /* S */) return 'TLS';
   }
   return text.slice(start, end).toUpperCase();
 }
@@ -26,23 +29,33 @@ function isBoundedDecimal(text: string, maxDigits: number, max: number): boolean
   return value <= max;
 }
 
+/** Whether each parameter that §20.42 and RFC 3581 constrain has a valid value (one pass). */
 function validViaParams(params: ReadonlyMap<string, string | null>): boolean {
-  const ttl = params.get('ttl');
-  if (ttl !== undefined && (ttl === null || !isBoundedDecimal(ttl, 3, 255))) return false;
-  const received = params.get('received');
-  if (received !== undefined) {
-    if (received === null) return false;
-    const bare = received.startsWith('[') && received.endsWith(']') ? received.slice(1, -1) : received;
-    const type = classifyHost(bare);
-    if (type !== 'ipv4' && type !== 'ipv6') return false;
+  for (const [name, value] of params) {
+    switch (name) {
+      case 'ttl':
+        if (value === null || !isBoundedDecimal(value, 3, 255)) return false;
+        break;
+      case 'received': {
+        if (value === null) return false;
+        const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+        const type = classifyHost(bare);
+        if (type !== 'ipv4' && type !== 'ipv6') return false;
+        break;
+      }
+      case 'rport':
+        if (value !== null && !isBoundedDecimal(value, 5, 65535)) return false;
+        break;
+      case 'branch':
+        if (value === null || !isToken(value)) return false;
+        break;
+      case 'maddr':
+        if (value === null || classifyHost(value.replace(/^\[|\]$/g, '')) === undefined) return false;
+        break;
+      default:
+        break;
+    }
   }
-  const rport = params.get('rport');
-  if (rport !== undefined && rport !== null && !isBoundedDecimal(rport, 5, 65535)) return false;
-  const branch = params.get('branch');
-  if (branch !== undefined && (branch === null || !isToken(branch))) return false;
-  const maddr = params.get('maddr');
-  if (maddr !== undefined && (maddr === null || classifyHost(maddr.replace(/^\[|\]$/g, '')) === undefined))
-    return false;
   return true;
 }
 

@@ -17,7 +17,7 @@ import {
   type SipRequest,
 } from '../../../../src/sip/message/index.js';
 import { isValidCallId } from '../../../../src/sip/message/header-values.js';
-import { isVerbatimUri } from '../../../../src/sip/message/uri.js';
+import { parseRequestUri } from '../../../../src/sip/message/uri.js';
 import { prng } from '../../../fuzz/sip-mutator.js';
 
 const HEAD = [
@@ -79,6 +79,35 @@ describe('values read in place', () => {
     const m = request(withLine('From:', 'From: "Alice"\r\n <sip:alice@example.com>\r\n ;tag=9'));
     assert.equal(m.from.displayName, 'Alice');
     assert.equal(m.from.params.get('tag'), '9');
+  });
+});
+
+describe('the end of the header section', () => {
+  const lfHead = HEAD.join('\n') + '\n\n';
+
+  it('ends at an LF-only blank line even when a CRLF CRLF follows in the body', () => {
+    const result = parseMessage(lfHead + 'body\r\n\r\nmore');
+    assert.ok(result.ok);
+    assert.equal(result.message.body.toString(), 'body\r\n\r\nmore');
+    assert.equal(result.message.headers.length, HEAD.length - 1);
+  });
+
+  it('does not read a non-UTF-8 body after an LF-only blank line as header text', () => {
+    const data = Buffer.concat([Buffer.from(lfHead), Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x0d, 0x0a])]);
+    const result = parseMessage(data);
+    assert.ok(result.ok);
+    assert.deepEqual([...result.message.body], [0xff, 0xfe, 0x0d, 0x0a, 0x0d, 0x0a]);
+  });
+
+  it('still rejects non-UTF-8 header text', () => {
+    const data = Buffer.concat([
+      Buffer.from(HEAD.join('\r\n') + '\r\nSubject: '),
+      Buffer.from([0xff]),
+      Buffer.from('\r\n\r\n'),
+    ]);
+    const result = parseMessage(data);
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? '' : result.error.message, 'header section is not valid UTF-8');
   });
 });
 
@@ -151,31 +180,44 @@ describe('scanners', () => {
   });
 });
 
-describe('verbatim URIs', () => {
+describe('verbatim Request-URIs', () => {
+  function verbatim(text: string): boolean | undefined {
+    return parseRequestUri(text, 0, text.length)?.verbatim;
+  }
+
   it('recognises URIs that format back to the same text', () => {
-    for (const text of ['sip:bob@example.com;user=phone', 'sips:a:pw@[2001:db8::1]:5061;lr', 'tel:+49-30-1;x=y']) {
-      assert.ok(isVerbatimUri(text, 0, text.length), text);
+    for (const text of ['sip:bob@example.com;user=phone', 'sips:a:pw@[2001:db8::1]:5061;lr', 'sip:h:0;x=Y']) {
+      assert.equal(verbatim(text), true, text);
       assert.equal(formatUri(parseUri(text) ?? assert.fail(text)), text);
     }
-    for (const text of ['SIP:bob@h', 'sip:%62ob@h', 'sip:bob@h;User=x', 'sip:bob@h:05060']) {
-      assert.ok(!isVerbatimUri(text, 0, text.length), text);
+    for (const text of ['SIP:bob@h', 'sIp:bob@h', 'SIPS:bob@h', 'sip:%62ob@h', 'sip:b:%41@h', 'sip:bob@h;User=x']) {
+      assert.equal(verbatim(text), false, text);
+    }
+    for (const text of ['sip:bob@h;x=%41', 'sip:bob@h:05060', 'sip:bob@h:00', 'tel:+49-30-1', 'urn:x:y']) {
+      assert.equal(verbatim(text), false, text);
     }
   });
 
   it('never calls a URI verbatim that formats differently (seeded mutations)', () => {
-    const seeds = ['sip:alice@example.com', 'sips:Bob:pw@[2001:db8::1]:5061;transport=tcp;lr', 'tel:+49-30-1;ext=2'];
-    const pieces = ['A', 'a', '%', '%41', '0', ':0', ':', ';', '=', '?', '&', '@', '[', ']', 'SIP', ';LR', '5060'];
+    const seeds = [
+      'sip:alice@example.com',
+      'sips:Bob:pw@[2001:db8::1]:5061;transport=tcp;lr',
+      'sip:+49@h:5060;user=phone',
+    ];
+    const pieces = ['A', 'a', '%', '%41', '0', ':0', ':', ';', '=', '?', '&', '@', '[', ']', 'SIP', ';LR', '5060', 's'];
     const random = prng(7);
-    let verbatim = 0;
+    let verbatimCount = 0;
     for (let i = 0; i < 20000; i++) {
       let text = seeds[i % seeds.length] as string;
-      const at = Math.floor(random() * (text.length + 1));
-      text = text.slice(0, at) + (pieces[Math.floor(random() * pieces.length)] as string) + text.slice(at);
-      const uri = parseUri(text);
-      if (uri === undefined || !isVerbatimUri(text, 0, text.length)) continue;
-      verbatim++;
-      assert.equal(formatUri(uri), text);
+      for (let round = 0; round < 2; round++) {
+        const at = Math.floor(random() * (text.length + 1));
+        text = text.slice(0, at) + (pieces[Math.floor(random() * pieces.length)] as string) + text.slice(at);
+      }
+      const parsed = parseRequestUri(text, 0, text.length);
+      if (parsed === undefined || !parsed.verbatim) continue;
+      verbatimCount++;
+      assert.equal(formatUri(parsed.uri), text);
     }
-    assert.ok(verbatim > 1000);
+    assert.ok(verbatimCount > 1000, `only ${verbatimCount} verbatim`);
   });
 });
