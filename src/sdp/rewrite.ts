@@ -117,7 +117,8 @@ function stripSessionTransport(session: SessionDescription): void {
   delete session.icePwd;
   delete session.iceOptions;
   if (session.groups !== undefined) {
-    const groups = session.groups.filter((group) => group.type.toUpperCase() !== 'BUNDLE');
+    // String(): sdp-transform reads a numeric group type (a=group:65536 0) as a number
+    const groups = session.groups.filter((group) => String(group.type).toUpperCase() !== 'BUNDLE');
     if (groups.length > 0) session.groups = groups;
     else delete session.groups;
   }

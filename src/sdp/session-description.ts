@@ -97,7 +97,9 @@ export function parseSessionDescription(sdp: string): SdpResult<SdpSummary> {
 export function parseSdpTree(sdp: string): SdpResult<SessionDescription> {
   const text = sdp.replace(/^\uFEFF/, '').trimStart();
   if (!/^v=0[ \t]*(\r\n|\r|\n|$)/.test(text)) return failure('SDP does not start with v=0');
-  for (const line of text.split(/\r\n|\r|\n/)) {
+  for (const [index, line] of text.split(/\r\n|\r|\n/).entries()) {
+    // RFC 4566 §5: one v= line, the first; sdp-transform would keep the last and write it first
+    if (index > 0 && line.startsWith('v=')) return failure('SDP has more than one v= line');
     if (line === '' || /^[a-z]=/.test(line)) continue;
     return failure(`SDP line is not <type>=<value>: ${JSON.stringify(line.slice(0, 60))}`);
   }
@@ -106,6 +108,11 @@ export function parseSdpTree(sdp: string): SdpResult<SessionDescription> {
     tree = parse(text);
   } catch (cause) {
     return failure('SDP could not be parsed', cause);
+  }
+  // sdp-transform reads t= as numbers and would write 1e+23 (not SDP) for what it cannot hold
+  const timing = tree.timing;
+  if (timing !== undefined && !(Number.isSafeInteger(timing.start) && Number.isSafeInteger(timing.stop))) {
+    return failure('SDP t= line out of range');
   }
   if (!/(^|[\r\n])o=/.test(text) || tree.origin === undefined) return failure('SDP has no valid o= line');
   for (const media of tree.media) {

@@ -66,7 +66,12 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
   let section = readHeaderSection(data, start, true);
   let text = section.text;
   let lines = text === undefined ? undefined : splitHeaderLines(text, section.bounds, limits);
-  if (lines === LF_ONLY_BLANK_LINE) {
+  // Where the end was assumed, an LF-only blank line ends the section earlier; a failure on the
+  // line before it may depend on that line's end, so failures are checked against the real end.
+  if (
+    lines === LF_ONLY_BLANK_LINE ||
+    (section.assumed && lines !== undefined && 'code' in lines && text?.includes('\n\n'))
+  ) {
     section = readHeaderSection(data, start, false);
     text = section.text;
     lines = text === undefined ? undefined : splitHeaderLines(text, section.bounds, limits);

@@ -4,7 +4,7 @@ import type { SipMessage } from './types.js';
  * The bytes a message was parsed from, kept with it when its header section is already written
  * exactly as the serializer writes it (canonical names, `Name: value` with one SP, CRLF line
  * ends, no folding, the real Content-Length, a start line as the serializer formats it).
- * Serializing such a message copies these bytes instead of formatting and encoding it again.
+ * Serializing such a message returns these bytes instead of formatting and encoding it again.
  */
 export interface RawBytes {
   readonly data: Buffer;

@@ -12,15 +12,14 @@ export function startLineText(message: SipMessage): string {
 /**
  * Serialises a message (RFC 3261 §7): start line, header fields one per line, CRLF, body.
  * Content-Length always states the body's real length, so stream framing stays correct.
+ * For a parsed message already written this way the result is the bytes it was parsed from
+ * (see raw-bytes.ts), sharing their memory as `body` does: like the message, treat it as
+ * read-only.
  */
 export function serializeMessage(message: SipMessage): Buffer {
   const raw = rawBytesOf(message);
-  if (raw !== undefined) {
-    // Parsed in exactly this form: the same bytes, copied so the result is the caller's own
-    const out = Buffer.allocUnsafe(raw.end - raw.start);
-    raw.data.copy(out, 0, raw.start, raw.end);
-    return out;
-  }
+  // No copy: a fresh buffer per message costs more than parsing a header (pool churn, GC)
+  if (raw !== undefined) return raw.data.subarray(raw.start, raw.end);
   return serializeFields(message);
 }
 

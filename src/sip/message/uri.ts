@@ -187,7 +187,7 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
       password = decodedRange(text, colon + 1, at, PASSWORD_CHARS);
       if (password === undefined) return undefined;
     }
-    // Decoding changed what formatting writes back (it re-escapes only what the grammar requires)
+    // Escapes were decoded (shorter text): formatting escapes only what the grammar requires
     if (user.length !== userEnd - start || (password !== undefined && password.length !== at - colon - 1)) {
       sipUriVerbatim = false;
     }

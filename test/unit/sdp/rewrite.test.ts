@@ -209,6 +209,12 @@ describe('SdpOriginState', () => {
     assert.equal(origin.sessionVersion, '9223372036854775807');
   });
 
+  it('keeps a numeric a=group type (found by the SDP fuzzer: it used to throw) and drops BUNDLE', () => {
+    const { sdp } = anchor(ASTERISK_OFFER.replace('t=0 0\r\n', 't=0 0\r\na=group:65536 0\r\na=group:BUNDLE 0\r\n'));
+    assert.deepEqual(lines(sdp, 'a=group:'), ['a=group:65536 0']);
+    reparsed(sdp);
+  });
+
   it('keeps one state per leg: each side sees its own versions', () => {
     const towardA = new SdpOriginState();
     const towardB = new SdpOriginState();

@@ -160,6 +160,10 @@ describe('parseSessionDescription', () => {
     ['a non-numeric m= port', ASTERISK_OFFER.replace('m=audio 10040', 'm=audio abc')],
     ['an m= port above 65535', ASTERISK_OFFER.replace('m=audio 10040', 'm=audio 70000')],
     ['audio without any c= line', ASTERISK_OFFER.replace('c=IN IP4 10.20.0.5\r\n', '')],
+    // found by the SDP fuzzer: sdp-transform keeps the last v= and writes it first
+    ['a second v= line', ASTERISK_OFFER.replace('s=', 'v=1\r\ns=')],
+    // found by the SDP fuzzer: sdp-transform would write t=1e+23
+    ['a t= time beyond 2^53', ASTERISK_OFFER.replace(/t=.*\r\n/, 't=99999999999999999999999 0\r\n')],
   ] as const) {
     it(`returns MEDIA_SDP for ${name}`, () => {
       const result = parseSessionDescription(body);

@@ -99,6 +99,13 @@ describe('the end of the header section', () => {
     assert.deepEqual([...result.message.body], [0xff, 0xfe, 0x0d, 0x0a, 0x0d, 0x0a]);
   });
 
+  it('reports a malformed last line as it reads before an LF-only blank line', () => {
+    // Bare LF line ends: the CR before the blank line's LF belongs to the line end (§7.5)
+    const result = parseMessage(HEAD.join('\n') + '\nX-Broken\r\r\n\nDate: x\r\n\r\n');
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? '' : result.error.message, 'malformed header line "X-Broken"');
+  });
+
   it('still rejects non-UTF-8 header text', () => {
     const data = Buffer.concat([
       Buffer.from(HEAD.join('\r\n') + '\r\nSubject: '),
