@@ -70,7 +70,8 @@ export async function startCallrec(
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...extras.env },
+    // As deployed (systemd/callrec.service): 16 libuv threads, unless the caller chose otherwise
+    env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...extras.env },
   });
   const callrec: Callrec = {
     child,
