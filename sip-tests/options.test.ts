@@ -6,9 +6,11 @@
  *    onReject "drop";
  *  - 501 for unimplemented methods, 483 for Max-Forwards 0, 505 for another SIP version, 400 for
  *    a malformed but answerable request;
- *  - SIGTERM stops the server cleanly (exit 0).
+ *  - SIGTERM stops the server cleanly (exit 0);
+ *  - bin/callrec gives `run` a 16-thread libuv pool unless UV_THREADPOOL_SIZE says otherwise.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startCallrec, type CallrecProcess } from './support/callrec-process.js';
 import { runSipp, type SippRun } from './support/sipp.js';
@@ -116,5 +118,29 @@ describe('callrec lifecycle', () => {
     const code = await callrec.stop();
     assert.equal(code, 0);
     assert.ok(callrec.logs().some((l) => l['msg'] === 'stopped'));
+  });
+
+  it('runs with a 16-thread pool when started by hand, and warns when the environment asks for less', async () => {
+    const { UV_THREADPOOL_SIZE: _ignored, ...withoutSize } = process.env;
+    const byHand = await startCallrec({ env: withoutSize });
+    try {
+      assert.equal(byHand.logs().find((l) => l['msg'] === 'thread pool')?.['threadPool'], 16);
+      // The pool threads exist from its first use on (the keystore and database at start)
+      const pid = byHand.child.pid;
+      assert.ok(pid !== undefined);
+      const threads = readdirSync(`/proc/${pid}/task`).length;
+      assert.ok(threads >= 16 + 4, `callrec runs ${threads} threads; a 16-thread pool plus node's own needs more`);
+    } finally {
+      await byHand.stop();
+    }
+    const small = await startCallrec({ env: { ...withoutSize, UV_THREADPOOL_SIZE: '4' } });
+    try {
+      const warning = small.logs().find((l) => l['threadPool'] === 4);
+      assert.equal(warning?.['level'], 'warn', JSON.stringify(warning));
+      assert.match(String(warning?.['msg']), /UV_THREADPOOL_SIZE=4.*set UV_THREADPOOL_SIZE=16/);
+      assert.ok(readdirSync(`/proc/${small.child.pid}/task`).length < 16);
+    } finally {
+      await small.stop();
+    }
   });
 });

@@ -67,11 +67,14 @@ export async function startCallrec(
   });
   const configPath = join(dir, 'callrec.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
+  // CALLREC_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles callrec alone (node
+  // refuses --cpu-prof in NODE_OPTIONS, and that would profile the load generators too)
+  const nodeArgs = (process.env['CALLREC_BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // As deployed (systemd/callrec.service): 16 libuv threads, unless the caller chose otherwise
-    env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...extras.env },
+    // bin/callrec itself picks 16 libuv threads unless UV_THREADPOOL_SIZE says otherwise
+    env: { ...process.env, ...extras.env },
   });
   const callrec: Callrec = {
     child,

@@ -61,6 +61,8 @@ export interface CallrecProcessOptions {
    * `{ b2bua: { ringTimeoutSeconds: 3 } }` or `{ sip: { timers: { t1Ms: 100 } } }`.
    */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** The process environment. @default this process's */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -124,6 +126,7 @@ export async function startCallrec(options: CallrecProcessOptions = {}): Promise
   await writeFile(configPath, JSON.stringify(written, null, 2), { mode: 0o600 });
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';

@@ -170,6 +170,9 @@ export class RecordingService implements RecordingPort {
     logger: Logger,
     registered: Promise<boolean>,
   ): Promise<void> {
+    // The timeline ends with the call, now: the awaits below queue behind the database, and under
+    // load (a burst of hang-ups, a busy disk) that took seconds, which became silence at the end
+    const finishing = recording.finish();
     const catalogue = (await registered) ? this.#options.catalogue : undefined;
     const end = { at: (summary.endedAt ?? new Date()).toISOString(), reason: summary.endReason };
     try {
@@ -178,7 +181,7 @@ export class RecordingService implements RecordingPort {
       logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording finalizing');
     }
     try {
-      const finished = await recording.finish();
+      const finished = await finishing;
       const result = await finaliseRecording({
         recording: finished,
         call: this.#withConsent(this.#callInfo(summary, profile), recording),

@@ -48,6 +48,7 @@ export async function runServerCommand(configPath: string): Promise<number> {
     logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
     return 1;
   }
+  logThreadPool(logger);
   let current = loaded.config;
   const memoryLog = logMemoryPeriodically(logger);
   const stopWatching = watchConfig(configPath, {
@@ -98,6 +99,24 @@ const RESTART_SECTIONS = ['installation', 'sip', 'media', 'admin', 'log'] as con
 
 function sectionsNeedingRestart(before: CallrecConfig, after: CallrecConfig): string[] {
   return RESTART_SECTIONS.filter((section) => JSON.stringify(before[section]) !== JSON.stringify(after[section]));
+}
+
+/** Below this, WAV writes and fsyncs of a few hundred recorded calls starve sqlite and finalisation. */
+const RECOMMENDED_THREAD_POOL = 16;
+
+/**
+ * libuv's pool size is fixed before any of our code runs (bin/callrec sets 16 unless the
+ * environment says otherwise), so all `run` can do is say what it got and warn when it is small.
+ */
+function logThreadPool(logger: Logger): void {
+  const configured = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  const threads = Number.isInteger(configured) && configured > 0 ? Math.min(configured, 1024) : 4;
+  if (threads < RECOMMENDED_THREAD_POOL)
+    logger.warn(
+      { threadPool: threads, recommended: RECOMMENDED_THREAD_POOL },
+      `UV_THREADPOOL_SIZE=${threads}: WAV writes, fsyncs and the database share these threads; under load recordings queue and memory grows. Start callrec through bin/callrec or set UV_THREADPOOL_SIZE=${RECOMMENDED_THREAD_POOL}`,
+    );
+  else logger.info({ threadPool: threads }, 'thread pool');
 }
 
 /**

@@ -1,19 +1,12 @@
 import type { SipMessage } from './types.js';
 
 /**
- * The bytes a message was parsed from, kept with it when its header section is already written
- * exactly as the serializer writes it (canonical names, `Name: value` with one SP, CRLF line
- * ends, no folding, the real Content-Length, a start line as the serializer formats it).
- * Serializing such a message returns these bytes instead of formatting and encoding it again.
+ * The bytes a message was parsed from (start line to end of body), kept with it when its header
+ * section is already written exactly as the serializer writes it (canonical names,
+ * `Name: value` with one SP, CRLF line ends, no folding, the real Content-Length, a start line
+ * as the serializer formats it). Serializing such a message returns these bytes instead of
+ * formatting and encoding it again.
  */
-export interface RawBytes {
-  readonly data: Buffer;
-  /** First byte of the start line. */
-  readonly start: number;
-  /** End of the body. */
-  readonly end: number;
-}
-
 /**
  * A constructor that returns its argument instead of a new object, so that a subclass
  * constructor attaches its private fields to that argument.
@@ -28,24 +21,27 @@ const ReturnTarget = function (target: object): object {
  * collector at one entry per message.
  */
 class RawBytesField extends ReturnTarget {
-  readonly #raw: RawBytes;
+  readonly #raw: Buffer;
 
-  constructor(message: SipMessage, raw: RawBytes) {
+  constructor(message: SipMessage, raw: Buffer) {
     super(message);
     this.#raw = raw;
   }
 
-  static of(message: object): RawBytes | undefined {
+  static of(message: object): Buffer | undefined {
     return #raw in message ? (message as RawBytesField).#raw : undefined;
   }
 }
 
-/** Records that `data[start, end)` is the serialized form of `message` (see {@link RawBytes}). */
+/**
+ * Records that `data[start, end)` is the serialized form of `message`. The usual datagram holds
+ * exactly one message: then `data` itself is kept, without a new view of it.
+ */
 export function stampRawBytes(message: SipMessage, data: Buffer, start: number, end: number): void {
-  new RawBytesField(message, { data, start, end });
+  new RawBytesField(message, start === 0 && end === data.length ? data : data.subarray(start, end));
 }
 
-/** The bytes recorded for a parsed message, if any. */
-export function rawBytesOf(message: SipMessage): RawBytes | undefined {
+/** The bytes recorded for a parsed message (start line to end of body), if any. */
+export function rawBytesOf(message: SipMessage): Buffer | undefined {
   return RawBytesField.of(message);
 }

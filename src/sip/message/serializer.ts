@@ -17,9 +17,9 @@ export function startLineText(message: SipMessage): string {
  * read-only.
  */
 export function serializeMessage(message: SipMessage): Buffer {
-  const raw = rawBytesOf(message);
   // No copy: a fresh buffer per message costs more than parsing a header (pool churn, GC)
-  if (raw !== undefined) return raw.data.subarray(raw.start, raw.end);
+  const raw = rawBytesOf(message);
+  if (raw !== undefined) return raw;
   return serializeFields(message);
 }
 
