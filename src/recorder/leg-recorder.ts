@@ -40,6 +40,11 @@ export interface LegRecorderOptions {
 
 const DTMF_DIGITS = '0123456789*#ABCD';
 
+/** A tick this long after the previous one means the event loop was blocked (ticks come every 50 ms). */
+const STALLED_TICK_MS = 250;
+/** However often ticks come late, the idle silence waits no longer than this (files keep growing). */
+const MAX_SILENCE_DEFERRAL_MS = 5000;
+
 /**
  * Decode and resample scratch shared by every leg recorder: a packet is decoded, resampled and
  * handed to the sink (which copies it) in one synchronous step, so no two legs use it at once,
@@ -75,6 +80,8 @@ export class LegRecorder {
   #lastDecoder: AudioDecoder | null = null;
   #lastEventTs = -1;
   #digits = '';
+  #lastTickMs = Number.NaN;
+  #lastSilenceFillMs = Number.NaN;
   #finished: LegStats | undefined;
   #lastError: unknown = undefined;
   readonly #counters = new LegCounters();
@@ -126,6 +133,13 @@ export class LegRecorder {
     if (this.#finished !== undefined) return;
     try {
       this.#drain(nowMs, false);
+      const stalled = nowMs - this.#lastTickMs > STALLED_TICK_MS;
+      this.#lastTickMs = nowMs;
+      // After a blocked event loop the timers run before the sockets are read, so the datagrams of
+      // the blocked time still wait in the kernel: silence now would be written over them and
+      // their audio dropped as late. The fill waits for the next tick, when they are placed.
+      if (stalled && nowMs - this.#lastSilenceFillMs < MAX_SILENCE_DEFERRAL_MS) return;
+      this.#lastSilenceFillMs = nowMs;
       this.#silenceTo(this.#clock.frameAt(nowMs - this.#windowMs - this.#silenceLagMs, this.sampleRate));
     } catch (error) {
       this.#fail(error);

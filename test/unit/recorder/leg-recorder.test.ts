@@ -41,6 +41,40 @@ describe('LegRecorder', () => {
     assert.equal(h.sink.total('audio'), 100 * 160);
   });
 
+  it('keeps every packet of a 1.5 s event-loop stall: the late tick writes no silence over them', () => {
+    // As CallRecording configures it; timers run before the sockets are read after a stall
+    const h = harness({ silenceLagMs: 1000 });
+    const packets = stream(0, 0, START, 150);
+    for (let i = 0; i < 10; i++) {
+      h.at(START + i * 20);
+      h.recorder.push(packets[i]!);
+      h.recorder.tick(START + i * 20);
+    }
+    h.at(START + 1700);
+    h.recorder.tick(START + 1700); // the loop was blocked from START + 180 to START + 1700
+    for (let i = 10; i < 85; i++) h.recorder.push({ ...packets[i]!, arrivalMs: START + 1700 });
+    for (let i = 85; i < 150; i++) {
+      h.at(START + i * 20);
+      h.recorder.push(packets[i]!);
+      h.recorder.tick(START + i * 20);
+    }
+    const stats = h.recorder.finish(START + 3000);
+    assert.equal(stats.framesDropped, 0, 'nothing dropped');
+    assert.equal(stats.resyncs, 0, 'the stream never moved');
+    assert.equal(stats.packetsLate, 0);
+    assert.deepEqual(h.sink.runs(), [{ kind: 'audio', offset: 0, count: 150 * 160 }]);
+  });
+
+  it('still advances the file with silence when every tick comes late (a steadily overloaded process)', () => {
+    const h = harness({ silenceLagMs: 1000 });
+    for (let t = START; t <= START + 12_000; t += 400) {
+      h.at(t);
+      h.recorder.tick(t);
+    }
+    // Deferred at most 5 s at a time: the file stays within about 6 s of the wall clock
+    assert.ok(h.sink.frames >= (12_000 - 6_100) * 8, `${h.sink.frames / 8} ms written after 12 s`);
+  });
+
   it('fills lost packets with silence of exactly their length', () => {
     const h = harness();
     const packets = stream(0, 0, START, 20).filter((p) => p.sequenceNumber !== 7 && p.sequenceNumber !== 8);
