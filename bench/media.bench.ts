@@ -32,7 +32,9 @@
  * so cross-talk between calls is counted separately); kernel receive-buffer drops are read from
  * /proc/net/udp for callrec's and the generator's sockets. Latency: send time (performance.now()
  * in the payload) to the receiving socket's handler, both in the same generator process; "added"
- * = the percentile through callrec minus the same percentile of the baseline.
+ * = the percentile through callrec minus the same percentile of the baseline. The target figure is
+ * over the media window (all N calls up); the set-up burst before it (N calls at `--rate`/s while
+ * the first calls' media already flows) is printed apart.
  * RSS per call = (callrec RSS at the end of the media window − RSS idle after start) / calls up;
  * the summary adds the slope between steps.
  * `--refine K` adds up to K steps after the ladder, bisecting between the largest passing N and
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
       `p99 added latency <= 2 ms at 200 calls: ${at200 === undefined ? 'n/a (200 not in --calls)' : `${addedP99(at200) <= 2 ? 'met' : 'NOT met'} (${ms(addedP99(at200))})`}`,
   );
   console.log(
-    `(added latency = percentile through callrec − the same percentile of the generator-only baseline; CPU in % of one core over the media window; "others" = other processes on the machine in that window, which disturb every figure; ${cpuInfo.length} cores shared)`,
+    `(added latency = percentile through callrec, all calls up, − the same percentile of the generator-only baseline; the set-up burst is printed per step; CPU in % of one core over the media window; "others" = other processes on the machine in that window, which disturb every figure; ${cpuInfo.length} cores shared)`,
   );
 }
 

@@ -198,7 +198,7 @@ export class MediaEngine {
   readonly #calls: MediaCall[] = [];
   readonly #slots: MediaLeg[][] = Array.from({ length: SLOTS }, () => []);
   #legCount = 0;
-  readonly latency = new Histogram();
+  latency = new Histogram();
   readonly lateness = new Histogram();
   misrouted = 0;
   reordered = 0;
@@ -318,6 +318,13 @@ export class MediaEngine {
       latency: this.latency.toData(),
       lateness: this.lateness.toData(),
     };
+  }
+
+  /** The latency of the packets received so far; a new histogram starts (the steady-state window). */
+  resetLatency(): HistogramData {
+    const before = this.latency.toData();
+    this.latency = new Histogram();
+    return before;
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { HistogramData } from './histogram.js';
 import type { CallPorts, MediaAddress, MediaStats } from './media-engine.js';
 
 /** Requests of the parent to a worker (`rtp-load-worker.ts`). */
@@ -23,6 +24,7 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: 'stop' }
   | { readonly id: number; readonly op: 'drain' }
   | { readonly id: number; readonly op: 'stats' }
+  | { readonly id: number; readonly op: 'resetLatency' }
   | { readonly id: number; readonly op: 'close' };
 
 /** A request before its id is assigned (Omit over each member of the union). */
@@ -154,6 +156,11 @@ export class MediaWorkers {
   /** Waits until every worker has received nothing for a while (what is still in flight arrived). */
   async drain(): Promise<void> {
     await this.#all({ op: 'drain' });
+  }
+
+  /** Each worker's latency so far; they start counting afresh. */
+  async resetLatency(): Promise<HistogramData[]> {
+    return this.#all<HistogramData>({ op: 'resetLatency' });
   }
 
   async stats(): Promise<MediaStats[]> {

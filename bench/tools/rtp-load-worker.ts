@@ -35,6 +35,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return null;
     case 'stats':
       return engine.stats();
+    case 'resetLatency':
+      return engine.resetLatency();
     case 'close':
       engine.close();
       setTimeout(() => process.exit(0), 50);

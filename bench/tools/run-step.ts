@@ -1,7 +1,7 @@
 /** One step of the `bench/media.bench.ts` ladder: generator-only baseline, then N calls through callrec. */
 import { health, startCallrec, stopCallrec } from './callrec-process.js';
 import { CpuWindow, rssKiB, udpDrops } from './cpu-window.js';
-import type { Histogram } from './histogram.js';
+import { Histogram } from './histogram.js';
 import {
   CALLED_NUMBER,
   callerNumber,
@@ -78,7 +78,10 @@ export interface StepResult {
   readonly callsWithLoss: number;
   readonly misrouted: number;
   readonly reordered: number;
+  /** One-way latency over the media window, all calls up (the steady state). */
   readonly latency: LatencyFigures;
+  /** One-way latency while the calls were being set up (each call's media starts when it connects). */
+  readonly setupLatency: LatencyFigures;
   readonly lateness: LatencyFigures;
   readonly callrecCpu: number;
   /** callrec's CPU over 2 s idle after start (timers), % of one core. */
@@ -174,7 +177,10 @@ export async function runStep(
       );
     }
 
-    // The media window: all calls up
+    // The media window: all calls up. Latency until now (the calls' set-up burst: SIP, port binds,
+    // recording starts) is reported apart from the steady state that follows.
+    const setupLatency = new Histogram();
+    for (const data of await workers.resetLatency()) setupLatency.merge(data);
     const cpu = new CpuWindow([callrec.pid, ...workers.pids]);
     await cpu.begin();
     let rssPeakKiB = 0;
@@ -238,6 +244,7 @@ export async function runStep(
       misrouted: stats.misrouted,
       reordered: stats.reordered,
       latency: latencyOf(latency),
+      setupLatency: latencyOf(setupLatency),
       lateness: latencyOf(lateness),
       callrecCpu: used.processes[0] ?? NaN,
       callrecIdleCpu,
