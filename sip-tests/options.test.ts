@@ -121,7 +121,8 @@ describe('callrec lifecycle', () => {
   });
 
   it('runs with a 16-thread pool when started by hand, and warns when the environment asks for less', async () => {
-    const { UV_THREADPOOL_SIZE: _ignored, ...withoutSize } = process.env;
+    const withoutSize = { ...process.env };
+    delete withoutSize['UV_THREADPOOL_SIZE'];
     const byHand = await startCallrec({ env: withoutSize });
     try {
       assert.equal(byHand.logs().find((l) => l['msg'] === 'thread pool')?.['threadPool'], 16);

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { skipOutsideCi } from '../test/support/skip.js';
 import { assertCallSucceeded, explainCall, startTestbed, type Testbed } from './support/b2bua.js';
+import { databasePath, openDatabase, SqliteCallStore, type CallRecord } from '../src/store/index.js';
 import { runMediaCall } from './support/media.js';
 
 const REJECT_NUMBER = '+4930123456500';
@@ -163,6 +164,25 @@ describe('spool free-space reserve and a full disk', { concurrency: false, skip 
       .find((l) => l['msg'] === 'new call refused: recording unavailable: spool below reserve');
     assert.equal(logged?.['level'], 'warn');
     assert.equal(logged?.['profile'], 'trading');
+    // The refusal is on record: a calls row with the status and the profile that would have recorded it
+    const callId = run.uac.messages.find((m) => m.direction === 'sent')?.header('Call-ID');
+    const db = await openDatabase(databasePath(dataDir));
+    try {
+      let row: CallRecord | undefined;
+      for (let tries = 0; row === undefined && tries < 50; tries++) {
+        row = (await new SqliteCallStore(db).listCalls()).find((r) => r.callIdA === callId);
+        if (row === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(row !== undefined, `a calls row for Call-ID ${String(callId)}`);
+      assert.equal(row.finalStatus, 503);
+      assert.equal(row.decisionProfile, 'trading');
+      assert.equal(row.endReason, 'refused: recording unavailable');
+      assert.equal(row.answeredAt, null);
+      assert.equal(row.callIdB, null);
+      assert.ok(row.endedAt !== null);
+    } finally {
+      await db.close();
+    }
   });
 
   it('connects and records a call of a "continue" profile, the metadata flagged', async () => {

@@ -70,12 +70,16 @@ export async function startCallrec(
   // CALLREC_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles callrec alone (node
   // refuses --cpu-prof in NODE_OPTIONS, and that would profile the load generators too)
   const nodeArgs = (process.env['CALLREC_BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // bin/callrec itself picks 16 libuv threads unless UV_THREADPOOL_SIZE says otherwise
-    env: { ...process.env, ...extras.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(repoRoot, 'bin', 'callrec'), 'run', '--config', configPath],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // bin/callrec itself picks 16 libuv threads unless UV_THREADPOOL_SIZE says otherwise
+      env: { ...process.env, ...extras.env },
+    },
+  );
   const callrec: Callrec = {
     child,
     pid: child.pid ?? 0,

@@ -19,7 +19,7 @@ import type { CallContext, LegName, SignallingPort } from './call-context.js';
 import { callFactsOf, userOf } from './call-facts.js';
 import { RECORD_NOTHING, type CallPolicy, type RecordingDecision } from './call-policy.js';
 import { FeatureCodes } from './feature-codes.js';
-import { maskDigits, type CallObserver } from './call-summary.js';
+import { maskDigits, refusedCallSummary, type CallObserver, type CallSummary } from './call-summary.js';
 import type { MediaAnchor, RecordingAction } from './call-media-port.js';
 import { contactTarget, RegistrationRelay } from './registration-relay.js';
 import { CallSession } from './call-session.js';
@@ -263,6 +263,10 @@ export class B2bua {
     }
     if (!decision.record && decision.refuse !== undefined) {
       this.#admission.refuseUnrecordable(incoming, facts.direction, decision.refuse);
+      // The refusal is evidence (SPEC §4): a recorded desk's call was turned away, not connected unrecorded
+      const refused = refusedCallSummary(randomUUID(), request, facts, decision, decision.refuse.status);
+      this.#observe('started', refused);
+      this.#observe('ended', refused);
       return;
     }
     const holder: { session?: CallSession } = {};
@@ -301,7 +305,7 @@ export class B2bua {
     );
     holder.session = session;
     this.#sessions.set(key, session);
-    this.#observe('started', session);
+    this.#observe('started', session.summary());
     void session.start();
   }
 
@@ -349,21 +353,21 @@ export class B2bua {
     this.#options.logger.debug({ side, source: incoming.source.address }, 'OPTIONS answered');
   }
 
-  #observe(event: 'started' | 'ended', session: CallSession): void {
+  #observe(event: 'started' | 'ended', call: CallSummary): void {
     const observer = this.#options.calls;
     if (observer === undefined) return;
     try {
-      observer[event](session.summary());
+      observer[event](call);
     } catch (error) {
       this.#options.logger.error(
-        { call: session.id, err: error instanceof Error ? error.message : String(error) },
+        { call: call.id, err: error instanceof Error ? error.message : String(error) },
         `call observer failed (${event})`,
       );
     }
   }
 
   #forget(session: CallSession): void {
-    this.#observe('ended', session);
+    this.#observe('ended', session.summary());
     for (const [key, value] of this.#sessions) if (value === session) this.#sessions.delete(key);
     for (const [dialog, entry] of this.#legs) {
       if (entry.session !== session) continue;

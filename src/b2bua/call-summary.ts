@@ -1,4 +1,5 @@
 import { maskNumber, type Logger } from '../observability/index.js';
+import type { SipRequest } from '../sip/index.js';
 import type { CallDirection, CallFacts, RecordingDecision } from './call-policy.js';
 
 /** Who ended the call, for the CDR. */
@@ -25,6 +26,33 @@ export interface CallSummary {
   readonly endedBy: EndedBy | undefined;
   readonly finalStatus: number | undefined;
   readonly endReason: string;
+}
+
+/** The CDR of a call refused at once with `status` (no callee leg, never answered). */
+export function refusedCallSummary(
+  id: string,
+  request: SipRequest,
+  facts: CallFacts,
+  decision: RecordingDecision,
+  status: number,
+): CallSummary {
+  const now = new Date();
+  return {
+    id,
+    direction: facts.direction,
+    callIdA: request.callId,
+    callIdB: '',
+    facts,
+    callerName: request.from.displayName ?? undefined,
+    calleeName: request.to.displayName ?? undefined,
+    decision,
+    startedAt: now,
+    answeredAt: undefined,
+    endedAt: now,
+    endedBy: 'callrec',
+    finalStatus: status,
+    endReason: 'refused: recording unavailable',
+  };
 }
 
 /** Observes calls (the protocol database's CDR rows); listener errors never reach the call. */

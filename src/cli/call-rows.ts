@@ -37,10 +37,11 @@ export function createCallRows(store: SqliteCallStore, policy: () => RecordingPo
           id: call.id,
           direction: call.direction,
           callIdA: call.callIdA,
-          callIdB: call.callIdB,
+          // A call refused before its callee leg existed has no second Call-ID
+          callIdB: call.callIdB === '' ? null : call.callIdB,
           caller,
           callee,
-          decisionProfile: call.decision.record ? call.decision.profileId : null,
+          decisionProfile: call.decision.record ? call.decision.profileId : (call.decision.refuse?.profileId ?? null),
           decisionReason: call.decision.reason,
           startedAt: call.startedAt.toISOString(),
         }),

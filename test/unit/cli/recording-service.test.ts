@@ -88,7 +88,13 @@ function legStats(leg: 'a' | 'b'): RelayLegStats {
   };
 }
 
-const RELAY: RelaySessionStats = { a: legStats('a'), b: legStats('b'), timedOut: false, listenerErrors: 0, closed: true };
+const RELAY: RelaySessionStats = {
+  a: legStats('a'),
+  b: legStats('b'),
+  timedOut: false,
+  listenerErrors: 0,
+  closed: true,
+};
 
 let dir: string;
 let config: CallrecConfig;
