@@ -140,22 +140,6 @@ export function canonicalSpelling(written: string): string | undefined {
   return undefined;
 }
 
-/**
- * {@link canonicalSpelling} of `text[start, end)`, compared in place: the parser looks up every
- * header name, and most are registered names in their registered spelling.
- */
-export function canonicalSpellingAt(text: string, start: number, end: number): string | undefined {
-  const bucket = bucketAt(text, start, end);
-  if (bucket === undefined) return undefined;
-  for (let k = 0; k < bucket.length; k++) {
-    const candidate = bucket[k] as string;
-    let i = 1; // the bucket fixes the length and the first letter up to case
-    while (i < candidate.length && text.charCodeAt(start + i) === candidate.charCodeAt(i)) i++;
-    if (i === candidate.length && text.charCodeAt(start) === candidate.charCodeAt(0)) return candidate;
-  }
-  return undefined;
-}
-
 function isAsciiLetter(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }

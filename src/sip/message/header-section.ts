@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { isToken, isWhitespace } from './grammar.js';
-import { canonicalSpellingAt, knownHeaderNameAt } from './header-names.js';
+import { canonicalSpelling, knownHeaderNameAt } from './header-names.js';
 import type { HeaderField, ParseErrorCode, ParseLimits } from './types.js';
 
 /**
@@ -190,9 +190,9 @@ export function splitHeaderLines(
     let nameEnd = colon;
     while (nameEnd > from && isWhitespace(line.charCodeAt(nameEnd - 1))) nameEnd--;
     // Registered names are tokens by construction; only unknown ones need the character check
-    let name = colon < 0 ? undefined : canonicalSpellingAt(line, from, nameEnd);
+    const written = colon < 0 ? '' : line.slice(from, nameEnd);
+    let name = canonicalSpelling(written);
     if (name === undefined) {
-      const written = colon < 0 ? '' : line.slice(from, nameEnd);
       // A registered name in another spelling (canonicalised), or an unknown one kept as written
       name = colon < 0 ? undefined : knownHeaderNameAt(line, from, nameEnd);
       if (name !== undefined) asSerialized = false;

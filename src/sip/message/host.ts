@@ -83,18 +83,35 @@ export function parsePortRange(text: string, start: number, end: number): number
   return port <= 65535 ? port : undefined;
 }
 
-/** Parses `host[:port]` in `text[start, end)`; an IPv6 host is a bracketed reference (§25.1). */
-export function parseHostPortRange(text: string, start: number, end: number): HostPort | undefined {
+/**
+ * The host type and port {@link scanHostPort} read last, valid right after it returns a host
+ * (parsing is synchronous): the URI and Via parsers copy them into their own objects without an
+ * intermediate one. Only a constant and a number are kept here, never a new string.
+ */
+export const scanned: { hostType: HostType; port: number | undefined } = { hostType: 'domain', port: undefined };
+
+function scannedAs(host: string, hostType: HostType, port: number | undefined): string {
+  scanned.hostType = hostType;
+  scanned.port = port;
+  return host;
+}
+
+/**
+ * Reads `host[:port]` in `text[start, end)`, where an IPv6 host is a bracketed reference
+ * (§25.1): the host (IPv6 without brackets), its type and port in {@link scanned}; undefined when
+ * malformed.
+ */
+export function scanHostPort(text: string, start: number, end: number): string | undefined {
   if (text.charCodeAt(start) === 0x5b /* [ */ && start < end) {
     const close = text.indexOf(']', start);
     if (close < 0 || close >= end) return undefined;
     const host = text.slice(start + 1, close);
     // RFC 5118 §4.10: tolerate the ":::" form that RFC 3261's ABNF bug allowed
     if (!isIPv6(host) && !(host.includes(':::') && isIPv6(host.replace(':::', '::')))) return undefined;
-    if (close + 1 === end) return { host, hostType: 'ipv6', port: undefined };
+    if (close + 1 === end) return scannedAs(host, 'ipv6', undefined);
     if (text.charCodeAt(close + 1) !== 0x3a) return undefined;
     const port = parsePortRange(text, close + 2, end);
-    return port === undefined ? undefined : { host, hostType: 'ipv6', port };
+    return port === undefined ? undefined : scannedAs(host, 'ipv6', port);
   }
   let colon = text.indexOf(':', start);
   if (colon >= end) colon = -1;
@@ -105,10 +122,15 @@ export function parseHostPortRange(text: string, start: number, end: number): Ho
   const hostEnd = colon >= 0 ? colon : end;
   const hostType = classifyHostRange(text, start, hostEnd);
   if (hostType === undefined) return undefined;
-  const host = text.slice(start, hostEnd);
-  if (colon < 0) return { host, hostType, port: undefined };
+  if (colon < 0) return scannedAs(text.slice(start, hostEnd), hostType, undefined);
   const port = parsePortRange(text, colon + 1, end);
-  return port === undefined ? undefined : { host, hostType, port };
+  return port === undefined ? undefined : scannedAs(text.slice(start, hostEnd), hostType, port);
+}
+
+/** Parses `host[:port]` in `text[start, end)`; an IPv6 host is a bracketed reference (§25.1). */
+export function parseHostPortRange(text: string, start: number, end: number): HostPort | undefined {
+  const host = scanHostPort(text, start, end);
+  return host === undefined ? undefined : { host, hostType: scanned.hostType, port: scanned.port };
 }
 
 /** Parses `host[:port]` where an IPv6 host is a bracketed reference (RFC 3261 §25.1 hostport). */

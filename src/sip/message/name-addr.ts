@@ -27,7 +27,7 @@ export function parseNameAddrRange(text: string, start: number, end: number): Na
   if (from < to && text.charCodeAt(from) === 0x22 /* " */) {
     const quoteEnd = endOfQuotedString(text, from, to);
     if (quoteEnd < 0) return undefined;
-    displayName = unquote(text.slice(from, quoteEnd));
+    displayName = unquote(text, from, quoteEnd);
     i = skipWhitespace(text, quoteEnd, to);
     if (i >= to || text.charCodeAt(i) !== 0x3c /* < */) return undefined;
   } else {

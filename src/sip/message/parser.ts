@@ -108,7 +108,8 @@ export function parseMessage(input: Buffer | string, options: ParseOptions = {})
       );
     }
     if (options.datagram !== false || declared < bodyEnd - bodyStart) bodyEnd = bodyStart + declared;
-    asSerialized &&= contentLength === String(declared);
+    // Written as the serializer writes the number: no leading zeros
+    asSerialized &&= contentLength.length === 1 || contentLength.charCodeAt(0) !== 0x30;
   } else asSerialized = false;
 
   const spans = { text, starts: lines.valueStarts };

@@ -118,7 +118,8 @@ function parseRequestLine(text: string, end: number): ParsedStartLine | StartLin
   }
   const method = text.slice(0, sp1);
   if (!isToken(method)) return failed('request', undefined, 'invalid method token');
-  const version = text.slice(sp2 + 1, end);
+  // The usual version is recognised in place, without cutting it out
+  const version = end - sp2 === 8 && text.startsWith('SIP/2.0', sp2 + 1) ? 'SIP/2.0' : text.slice(sp2 + 1, end);
   const bad = versionFailure(version, 'request', method, `malformed SIP version "${version}"`);
   if (bad !== undefined) return bad;
   const parsed = parseRequestUri(text, sp1 + 1, sp2);

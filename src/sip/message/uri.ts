@@ -1,4 +1,5 @@
-import { classifyHost, formatHost, parseHostPortRange } from './host.js';
+import { classifyHost, formatHost, scanHostPort, scanned } from './host.js';
+import { commonUriParams, internedSlice } from './interned.js';
 import type { AbsoluteUri, SipUri, TelUri, Uri, UriParams } from './types.js';
 
 /** RFC 3261 §25.1 character classes, as lookup tables over ASCII. */
@@ -117,32 +118,29 @@ function paramTextEnd(text: string, start: number, end: number, table: Uint8Arra
  * Parses `;name[=value]` URI parameters in `text[start, end)`, where `start` is at the first `;`
  * (lower-cased names, decoded values). `=` is in no parameter table, so a second one is invalid.
  */
-function parseUriParams(
-  text: string,
-  start: number,
-  end: number,
-  table: Uint8Array,
-): Map<string, string | null> | undefined {
+function parseUriParams(text: string, start: number, end: number, table: Uint8Array): UriParams | undefined {
   if (start >= end) return NO_PARAMS;
+  const common = table === PARAM_CHARS ? commonUriParams(text, start, end) : undefined;
+  if (common !== undefined) return common;
   const params = new Map<string, string | null>();
   let from = start + 1;
   while (from <= end) {
     const nameEnd = paramTextEnd(text, from, end, table);
     if (nameEnd <= from) return undefined;
-    let name = text.slice(from, nameEnd);
-    if (runEscaped) name = percentDecode(name).toLowerCase();
-    else if (runUpperCase) name = name.toLowerCase();
+    let name: string;
+    if (runEscaped) name = percentDecode(text.slice(from, nameEnd)).toLowerCase();
+    else if (runUpperCase) name = text.slice(from, nameEnd).toLowerCase();
+    else name = internedSlice(text, from, nameEnd);
     if (runEscaped || runUpperCase) sipUriVerbatim = false;
     let value: string | null = null;
     let paramEnd = nameEnd;
     if (nameEnd < end && text.charCodeAt(nameEnd) === 0x3d /* = */) {
       paramEnd = paramTextEnd(text, nameEnd + 1, end, table);
       if (paramEnd <= nameEnd + 1 || (paramEnd < end && text.charCodeAt(paramEnd) !== 0x3b)) return undefined;
-      value = text.slice(nameEnd + 1, paramEnd);
       if (runEscaped) {
-        value = percentDecode(value);
+        value = percentDecode(text.slice(nameEnd + 1, paramEnd));
         sipUriVerbatim = false;
-      }
+      } else value = internedSlice(text, nameEnd + 1, paramEnd);
     }
     const count = params.size;
     params.set(name, value);
@@ -198,9 +196,11 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
   let semicolon = text.indexOf(';', hostStart);
   if (semicolon >= paramsEnd) semicolon = -1;
   const hostEnd = semicolon < 0 ? paramsEnd : semicolon;
-  const hostPort = parseHostPortRange(text, hostStart, hostEnd);
-  if (hostPort === undefined) return undefined;
-  if (hostPort.port !== undefined && text.charCodeAt(hostEnd - decimalDigits(hostPort.port) - 1) !== 0x3a) {
+  const host = scanHostPort(text, hostStart, hostEnd);
+  if (host === undefined) return undefined;
+  const hostType = scanned.hostType;
+  const port = scanned.port;
+  if (port !== undefined && text.charCodeAt(hostEnd - decimalDigits(port) - 1) !== 0x3a) {
     sipUriVerbatim = false; // a port with leading zeros
   }
   if (question >= 0) sipUriVerbatim = false;
@@ -213,9 +213,9 @@ function parseSipUri(scheme: 'sip' | 'sips', text: string, start: number, end: n
     scheme,
     user,
     password,
-    host: hostPort.host,
-    hostType: hostPort.hostType,
-    port: hostPort.port,
+    host,
+    hostType,
+    port,
     params,
     headers,
   };

@@ -1,5 +1,5 @@
 import { isToken, isTokenRange, isTrimmed, parseHeaderParams } from './grammar.js';
-import { classifyHost, parseHostPortRange } from './host.js';
+import { classifyHost, scanHostPort, scanned } from './host.js';
 import type { Via } from './types.js';
 
 const SENT_PROTOCOL = /^([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]*\/[ \t]*([^\s/]+)[ \t]+(.+)$/s;
@@ -29,34 +29,28 @@ function isBoundedDecimal(text: string, maxDigits: number, max: number): boolean
   return value <= max;
 }
 
-/** Whether each parameter that §20.42 and RFC 3581 constrain has a valid value (one pass). */
+/** Whether `value` is an IP address, bracketed or not (§20.42 `received`). */
+function isAddress(value: string): boolean {
+  const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
+  const type = classifyHost(bare);
+  return type === 'ipv4' || type === 'ipv6';
+}
+
+/**
+ * Whether each parameter that §20.42 and RFC 3581 constrain has a valid value. Looked up by name
+ * (the names are interned constants): cheaper than iterating the entries.
+ */
 function validViaParams(params: ReadonlyMap<string, string | null>): boolean {
-  for (const [name, value] of params) {
-    switch (name) {
-      case 'ttl':
-        if (value === null || !isBoundedDecimal(value, 3, 255)) return false;
-        break;
-      case 'received': {
-        if (value === null) return false;
-        const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
-        const type = classifyHost(bare);
-        if (type !== 'ipv4' && type !== 'ipv6') return false;
-        break;
-      }
-      case 'rport':
-        if (value !== null && !isBoundedDecimal(value, 5, 65535)) return false;
-        break;
-      case 'branch':
-        if (value === null || !isToken(value)) return false;
-        break;
-      case 'maddr':
-        if (value === null || classifyHost(value.replace(/^\[|\]$/g, '')) === undefined) return false;
-        break;
-      default:
-        break;
-    }
-  }
-  return true;
+  const branch = params.get('branch');
+  if (branch !== undefined && (branch === null || !isToken(branch))) return false;
+  const rport = params.get('rport');
+  if (rport !== undefined && rport !== null && !isBoundedDecimal(rport, 5, 65535)) return false;
+  const received = params.get('received');
+  if (received !== undefined && (received === null || !isAddress(received))) return false;
+  const ttl = params.get('ttl');
+  if (ttl !== undefined && (ttl === null || !isBoundedDecimal(ttl, 3, 255))) return false;
+  const maddr = params.get('maddr');
+  return maddr === undefined || (maddr !== null && classifyHost(maddr.replace(/^\[|\]$/g, '')) !== undefined);
 }
 
 /**
@@ -73,8 +67,10 @@ function viaFrom(text: string, start: number, end: number, protocol: string, tra
     const c = text.charCodeAt(sentByEnd);
     if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) break;
   }
-  const hostPort = parseHostPortRange(text, start, sentByEnd);
-  if (hostPort === undefined) return undefined;
+  const host = scanHostPort(text, start, sentByEnd);
+  if (host === undefined) return undefined;
+  const hostType = scanned.hostType;
+  const port = scanned.port;
   const params = parseHeaderParams(text, sentByEnd, end);
   if (params === undefined) return undefined;
   if (params.size > 0 && !validViaParams(params)) return undefined;
@@ -82,9 +78,9 @@ function viaFrom(text: string, start: number, end: number, protocol: string, tra
   return {
     protocol,
     transport,
-    host: hostPort.host,
-    hostType: hostPort.hostType,
-    port: hostPort.port,
+    host,
+    hostType,
+    port,
     params,
     branch: branch ?? undefined,
   };
