@@ -20,6 +20,7 @@ import { repoRoot } from '../test/support/paths.js';
 import { CALLED_NUMBER, startTestbed, type Testbed } from './support/b2bua.js';
 import { channelHasToneOnly, dominantToneSegments, readWav } from './support/audio-analysis.js';
 import { CALLEE_TONE_HZ, CALLER_TONE_HZ, runMediaCall, type MediaCallRun } from './support/media.js';
+import { parsePromText, sampleValue } from '../test/support/prom-text.js';
 import { runCallrec, waitUntil, type LogLine, type RestartedCallrec } from './support/restart-callrec.js';
 
 const GROUP_NUMBER = CALLED_NUMBER.inbound;
@@ -175,6 +176,14 @@ describe('crash recovery through the real callrec', { concurrency: false }, () =
     assert.ok(coveredMs <= expectedMs + 300, `covered ${coveredMs} ms, killed at ${expectedMs} ms`);
     const summary = lines.find((l) => l['msg'] === 'crash recovery done');
     assert.deepEqual([summary?.['recovered'], summary?.['failed']], [1, 0]);
+    // Monitoring sees it: one recording recovered, counted as finished and incomplete
+    const metrics = parsePromText(
+      await (
+        await fetch(`http://127.0.0.1:${bed.callrec.adminPort}/metrics`, { signal: AbortSignal.timeout(5000) })
+      ).text(),
+    );
+    assert.equal(sampleValue(metrics, 'callrec_recordings_recovered_total'), 1);
+    assert.equal(sampleValue(metrics, 'callrec_recordings_finished_total', { complete: 'false', signed: 'true' }), 1);
 
     await waitUntil(
       '"recording archived"',

@@ -13,6 +13,8 @@ export interface RecorderHealthWiring {
   readonly onAlarm: AlarmHandler;
   /** For the recording policy: problems that make `reject` profiles refuse new calls. */
   health(): RecorderHealth;
+  /** Adds a source of such problems (the recorder's finalisation backlog). */
+  watch(problems: () => readonly string[]): void;
   close(): void;
 }
 
@@ -32,10 +34,16 @@ export async function startRecorderHealth(
     onAlarm,
     logger,
   });
+  const sources: Array<() => readonly string[]> = [];
   return {
     spool,
     onAlarm,
-    health: () => spool.health(),
+    health: () => {
+      const spoolHealth = spool.health();
+      if (sources.length === 0) return spoolHealth;
+      return { problems: [...spoolHealth.problems, ...sources.flatMap((source) => source())] };
+    },
+    watch: (problems) => sources.push(problems),
     close: () => spool.close(),
   };
 }

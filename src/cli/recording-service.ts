@@ -12,7 +12,14 @@ import type { Ledger, RecordingSigner, TimestampClient } from '../integrity/inde
 import type { RelaySessionStats } from '../media/index.js';
 import type { Logger } from '../observability/index.js';
 import { finaliseRecording, type FinalisedRecording } from '../pipeline/index.js';
-import { CallRecording, type RecordedParty, type RecordingCallInfo, type RecordingConsent } from '../recorder/index.js';
+import {
+  CallRecording,
+  type FinishedRecording,
+  type RecordedParty,
+  type RecordingCallInfo,
+  type RecordingConsent,
+} from '../recorder/index.js';
+import { FinaliseQueue } from './finalise-queue.js';
 import type { RecordingStore } from '../store/index.js';
 import type { RecorderHealth } from '../policy/index.js';
 import type { RecordingPolicy } from './recording-policy.js';
@@ -26,6 +33,10 @@ const TICK_MS = 50;
  * 32 KiB batch alone holds 2 s of 8 kHz audio).
  */
 const FILE_FLUSH_INTERVAL_MS = 1000;
+/** Finalisations (stereo merge, metadata, seal) at once; sealing is serial anyway (the chain). */
+const FINALISE_CONCURRENCY = 4;
+/** Recordings waiting for finalisation from which on the recorder is behind (alarm, `reject` profiles refuse). */
+const FINALISE_BACKLOG = 100;
 
 export interface RecordingServiceOptions {
   /** The current config (reloads apply to recordings that start afterwards). */
@@ -50,6 +61,10 @@ export interface RecordingServiceOptions {
    * failed) and `recorder-backlog` (a file's disk writes fall behind its audio; once per episode).
    */
   readonly onAlarm?: AlarmHandler;
+  /** @default 4 */
+  readonly finaliseConcurrency?: number;
+  /** @default 100 */
+  readonly finaliseBacklog?: number;
 }
 
 /** What the recorder needs of the spool. */
@@ -70,10 +85,29 @@ export class RecordingService implements RecordingPort {
   readonly #finalising = new Set<Promise<void>>();
   /** The consent evidence of running recordings (announcement stage), for their metadata. */
   readonly #consents = new WeakMap<CallRecording, RecordingConsent>();
+  readonly #queue: FinaliseQueue;
+  #backlogAlarmed = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: RecordingServiceOptions) {
     this.#options = options;
+    this.#queue = new FinaliseQueue({
+      concurrency: options.finaliseConcurrency ?? FINALISE_CONCURRENCY,
+      backlogThreshold: options.finaliseBacklog ?? FINALISE_BACKLOG,
+    });
+  }
+
+  /**
+   * Problems that stop the recorder guaranteeing new recordings (for the recording policy:
+   * `reject` profiles refuse new calls while there are any): a finalisation backlog.
+   */
+  problems(): string[] {
+    const backlog = this.#queue.backlog();
+    return backlog === undefined
+      ? []
+      : [
+          `recorder backlog: ${backlog.waiting} recordings waiting to be sealed (oldest ${Math.round(backlog.oldestWaitMs / 1000)} s)`,
+        ];
   }
 
   /** Recordings being written now. */
@@ -131,9 +165,18 @@ export class RecordingService implements RecordingPort {
           clearInterval(this.#timer);
           this.#timer = undefined;
         }
-        const done = this.#finalise(recording, summary, relay, profile, negotiated, logger, registered).finally(() =>
-          this.#finalising.delete(done),
-        );
+        // The timeline ends with the call, now; merging and sealing wait for a slot in the queue
+        const finished = recording.finish();
+        const done = this.#finalise(
+          recording,
+          finished,
+          summary,
+          relay,
+          profile,
+          negotiated,
+          logger,
+          registered,
+        ).finally(() => this.#finalising.delete(done));
         this.#finalising.add(done);
       },
     };
@@ -163,6 +206,7 @@ export class RecordingService implements RecordingPort {
 
   async #finalise(
     recording: CallRecording,
+    finishing: Promise<FinishedRecording>,
     summary: CallSummary,
     relay: RelaySessionStats,
     profile: ProfileConfig | undefined,
@@ -170,9 +214,6 @@ export class RecordingService implements RecordingPort {
     logger: Logger,
     registered: Promise<boolean>,
   ): Promise<void> {
-    // The timeline ends with the call, now: the awaits below queue behind the database, and under
-    // load (a burst of hang-ups, a busy disk) that took seconds, which became silence at the end
-    const finishing = recording.finish();
     const catalogue = (await registered) ? this.#options.catalogue : undefined;
     const end = { at: (summary.endedAt ?? new Date()).toISOString(), reason: summary.endReason };
     try {
@@ -180,6 +221,46 @@ export class RecordingService implements RecordingPort {
     } catch (error) {
       logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording finalizing');
     }
+    const queued = this.#queue.run(() => this.#seal(recording, finishing, summary, relay, profile, formats, logger));
+    this.#checkBacklog(logger);
+    try {
+      const result = await queued;
+      if (result === undefined) return;
+      await catalogue
+        ?.markSpooled(recording.id, end)
+        .catch((error: unknown) =>
+          logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording spooled'),
+        );
+      this.#options.onFinalised?.(result);
+    } finally {
+      this.#checkBacklog(logger);
+    }
+  }
+
+  /** The alarm once per backlog episode (SPEC §4 "recorder backlog"); it ends when the queue is short again. */
+  #checkBacklog(logger: Logger): void {
+    const backlog = this.#queue.backlog();
+    if (backlog === undefined) {
+      if (this.#backlogAlarmed) logger.info('recorder backlog cleared: recordings are sealed as their calls end');
+      this.#backlogAlarmed = false;
+    } else if (!this.#backlogAlarmed) {
+      this.#backlogAlarmed = true;
+      const details = { ...backlog };
+      if (this.#options.onAlarm === undefined) logger.warn(details, 'recorder backlog: recordings wait to be sealed');
+      else this.#options.onAlarm('recorder-backlog', details);
+    }
+  }
+
+  /** Merge, metadata, seal; `undefined` when that failed (logged). */
+  async #seal(
+    recording: CallRecording,
+    finishing: Promise<FinishedRecording>,
+    summary: CallSummary,
+    relay: RelaySessionStats,
+    profile: ProfileConfig | undefined,
+    formats: Readonly<Record<RecordedParty, LegMedia['negotiated']>>,
+    logger: Logger,
+  ): Promise<FinalisedRecording | undefined> {
     try {
       const finished = await finishing;
       const result = await finaliseRecording({
@@ -212,14 +293,10 @@ export class RecordingService implements RecordingPort {
           { ...fields, problems: result.problems.map((problem) => maskDigits(problem, false)) },
           'recording finished incomplete',
         );
-      await catalogue
-        ?.markSpooled(recording.id, end)
-        .catch((error: unknown) =>
-          logger.error({ err: errorText(error) }, 'recording catalogue: could not mark the recording spooled'),
-        );
-      this.#options.onFinalised?.(result);
+      return result;
     } catch (error) {
       logger.error({ err: error instanceof Error ? error.message : String(error) }, 'recording could not be finalised');
+      return undefined;
     }
   }
 

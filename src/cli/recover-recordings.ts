@@ -172,6 +172,8 @@ export interface RecoverAtStartOptions {
   readonly signer: RecordingSigner;
   readonly logger: Logger;
   readonly archive: Pick<Archive, 'archive'>;
+  /** Told about each recording recovered now (not those a crash left already sealed): the metrics. */
+  readonly onRecovered?: (recording: RecoveredRecording) => void;
 }
 
 /**
@@ -191,7 +193,10 @@ export async function recoverAtStart(options: RecoverAtStartOptions): Promise<bo
       signer: options.signer,
       logger,
       audit: { log: new SqliteAuditLog(database), actor: 'callrec' },
-      queue: (recording, profileId) => options.archive.archive(recording, profileId, recording.start),
+      queue: (recording, profileId) => {
+        if (recording.action !== 'already-sealed') options.onRecovered?.(recording);
+        return options.archive.archive(recording, profileId, recording.start);
+      },
     });
     return summary.recovered.some((recording) => recording.action !== 'already-sealed');
   } catch (error) {

@@ -5,6 +5,7 @@ import { RecordingService } from './recording-service.js';
 import { callFeaturesFor } from './call-features.js';
 import { startArchive, type Archive } from './archive-wiring.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import type { FinalisedRecording } from '../pipeline/index.js';
 import { recoverAtStart } from './recover-recordings.js';
 import { resolveSecret, type CallrecConfig } from '../config/index.js';
 import { listenerConfig, logCoreEvent } from './sip-listeners.js';
@@ -174,7 +175,8 @@ async function startLocked(
     logger,
   });
   // Crash recovery before any call is accepted (SPEC §9); recovered recordings are queued at once
-  if (await recoverAtStart({ config, database, ledger, signer: keyStore, logger, archive }))
+  const onRecovered = (recording: FinalisedRecording): void => metrics.recordingRecovered(recordingFactsOf(recording));
+  if (await recoverAtStart({ config, database, ledger, signer: keyStore, logger, archive, onRecovered }))
     await checkpoint('recovery');
   // Retention (SPEC §7): a run now and every 24 h; a failing run is logged, never fatal
   const retention = startServerRetention({
@@ -204,6 +206,7 @@ async function startLocked(
       metrics.recordingFinished(recordingFactsOf(recording));
     },
   });
+  recorderHealth.watch(() => recorder.problems());
   if (config.media.advertise === undefined && (config.media.host === '0.0.0.0' || config.media.host === '::'))
     logger.warn(
       { host: config.media.host },

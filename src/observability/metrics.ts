@@ -59,6 +59,7 @@ export class CallrecMetrics {
   readonly #callsStarted: Counter<'direction'>;
   readonly #calls: Counter<'direction' | 'outcome'>;
   readonly #recordingsFinished: Counter<'complete' | 'signed'>;
+  readonly #recordingsRecovered: Counter;
   readonly #rtpRelayed: Counter<'party'>;
   readonly #rtpForeign: Counter<'party'>;
   readonly #rtpLost: Counter<'party'>;
@@ -120,6 +121,11 @@ export class CallrecMetrics {
           for (const [state, count] of Object.entries(states)) this.set({ state }, count);
         });
       },
+    });
+    this.#recordingsRecovered = new Counter({
+      name: 'callrec_recordings_recovered_total',
+      help: 'Recordings a crash left unfinished, repaired and sealed at start (each also counts as finished, incomplete).',
+      registers,
     });
     this.#rtpRelayed = new Counter({
       name: 'callrec_rtp_packets_relayed_total',
@@ -218,6 +224,12 @@ export class CallrecMetrics {
     for (const [party, lost] of Object.entries(recording.lost ?? {})) {
       if (lost !== undefined && lost > 0) this.#rtpLost.inc({ party }, lost);
     }
+  }
+
+  /** A recording repaired and sealed by crash recovery (counted as finished too). */
+  recordingRecovered(recording: Parameters<CallrecMetrics['recordingFinished']>[0]): void {
+    this.#recordingsRecovered.inc();
+    this.recordingFinished(recording);
   }
 
   failure(kind: string): void {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CallSummary, LegMedia, MediaCallInfo } from '../../../src/b2bua/index.js';
-import { RecordingService } from '../../../src/cli/recording-service.js';
+import { RecordingService, type RecordingServiceOptions } from '../../../src/cli/recording-service.js';
 import { createRecordingPolicy } from '../../../src/cli/recording-policy.js';
 import { loadConfig, type CallrecConfig } from '../../../src/config/index.js';
 import { Ledger, type RecordingSigner } from '../../../src/integrity/index.js';
@@ -106,7 +106,10 @@ before(async () => {
   const example = JSON.parse(await readFile(join(repoRoot, 'config', 'callrec.example.json'), 'utf8')) as Json;
   delete example['$schema'];
   const profile = (example['profiles'] as Json[])[0] as Json;
-  example['profiles'] = [{ ...profile, id: 'plain', channels: 'both-separate', signing: false, announcement: {} }];
+  example['profiles'] = [
+    { ...profile, id: 'plain', channels: 'both-separate', signing: false, announcement: {} },
+    { ...profile, id: 'signed', channels: 'both-separate', signing: true, announcement: {} },
+  ];
   example['installation'] = {
     ...(example['installation'] as Json),
     dataDir: join(dir, 'data'),
@@ -144,23 +147,29 @@ class SlowCatalogue extends SqliteRecordingStore {
   }
 }
 
-/** One recorded call of `seconds` of audio on both legs; resolves with what the pipeline finalised. */
-async function recordCall(id: string, catalogue: SlowCatalogue, clock: { ms: number }): Promise<FinalisedRecording> {
-  const finalised: FinalisedRecording[] = [];
-  const service = new RecordingService({
+function newService(
+  clock: { ms: number },
+  finalised: FinalisedRecording[],
+  extra: Partial<RecordingServiceOptions> = {},
+): RecordingService {
+  return new RecordingService({
     config: () => config,
     policy: () => createRecordingPolicy(config, membership),
     signer: UNUSED_SIGNER,
     ledger: new Ledger({ store: UNUSED_LEDGER_STORE, checkpointDir: join(dir, 'ledger') }),
     logger: createLogger({ level: process.env['DEBUG_TEST'] === undefined ? 'silent' : 'debug' }),
     now: () => clock.ms,
-    catalogue,
     onFinalised: (recording) => finalised.push(recording),
+    ...extra,
   });
+}
+
+/** One recorded call, 1 s of audio on both legs (fake clock 1000–2000 ms), ended; not awaited. */
+function playCall(service: RecordingService, id: string, clock: { ms: number }, profileId = 'plain'): void {
   const call: MediaCallInfo = {
     id,
     direction: 'inbound',
-    decision: { record: true, profileId: 'plain', reason: 'unit test' },
+    decision: { record: true, profileId, reason: 'unit test' },
     onMediaTimeout: () => undefined,
   };
   clock.ms = 1000;
@@ -190,6 +199,13 @@ async function recordCall(id: string, catalogue: SlowCatalogue, clock: { ms: num
     endReason: 'caller hung up',
   };
   active.finish(summary, RELAY);
+}
+
+/** One recorded call through a fresh service; resolves with what the pipeline finalised. */
+async function recordCall(id: string, catalogue: SlowCatalogue, clock: { ms: number }): Promise<FinalisedRecording> {
+  const finalised: FinalisedRecording[] = [];
+  const service = newService(clock, finalised, { catalogue });
+  playCall(service, id, clock);
   await service.flush();
   assert.equal(finalised.length, 1, 'the recording is finalised and handed on');
   return finalised[0] as FinalisedRecording;
@@ -213,6 +229,61 @@ describe('RecordingService', () => {
     }
     const row = await new SqliteRecordingStore(database).find('slow-db');
     assert.equal(row?.state, 'spooled');
+  });
+
+  it('seals a few recordings at a time; a backlog raises the alarm once and is a problem until it drains', async () => {
+    const clock = { ms: 0 };
+    const finalised: FinalisedRecording[] = [];
+    const alarms: Array<{ name: string; details: Record<string, unknown> }> = [];
+    let release: () => void = () => undefined;
+    const chainFree = new Promise<void>((resolve) => (release = resolve));
+    let sealing = 0;
+    let mostAtOnce = 0;
+    // A signed profile: every seal extends the chain, and the chain is held until released
+    const ledgerStore = new Proxy({} as LedgerStore, {
+      get: (_target, name) => {
+        if (name === 'ledgerEntryForRecording')
+          return async () => {
+            mostAtOnce = Math.max(mostAtOnce, ++sealing);
+            await chainFree;
+            return undefined;
+          };
+        if (name === 'appendLedgerEntry')
+          return () => {
+            sealing--;
+            return Promise.resolve();
+          };
+        return () => Promise.resolve(undefined);
+      },
+    });
+    const service = newService(clock, finalised, {
+      signer: { ...UNUSED_SIGNER, sign: () => Buffer.alloc(256, 7) },
+      ledger: new Ledger({ store: ledgerStore, checkpointDir: join(dir, 'ledger') }),
+      finaliseConcurrency: 1,
+      finaliseBacklog: 2,
+      onAlarm: (name, details) => alarms.push({ name, details }),
+    });
+    for (const id of ['q1', 'q2', 'q3', 'q4']) playCall(service, id, clock, 'signed');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(finalised.length, 0, 'the chain is held');
+    assert.match(
+      service.problems().join('; '),
+      /^recorder backlog: 3 recordings waiting to be sealed \(oldest \d+ s\)$/,
+    );
+    assert.deepEqual(
+      alarms.map((alarm) => [alarm.name, alarm.details['waiting']]),
+      [['recorder-backlog', 2]],
+      'once per episode',
+    );
+    release();
+    await service.flush();
+    assert.deepEqual(finalised.map((recording) => recording.id).sort(), ['q1', 'q2', 'q3', 'q4']);
+    assert.equal(mostAtOnce, 1, 'one finalisation at a time');
+    assert.deepEqual(service.problems(), []);
+    for (const recording of finalised) {
+      for (const file of recording.audioFiles)
+        assert.ok(Math.abs((await framesOf(join(recording.dir, file))) - 8000) <= 160, 'waiting did not lengthen it');
+    }
   });
 
   it('still finalises the recording when the catalogue cannot mark it finalizing', async () => {
