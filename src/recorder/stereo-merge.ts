@@ -11,7 +11,10 @@ export interface MergeToStereoOptions {
   readonly right: string;
   /** The stereo PCM16 WAV to create (must not exist). */
   readonly out: string;
-  /** Output frames per read/write step. @default 4096 */
+  /**
+   * Output frames per read/write step (4 s at 8 kHz): every step is a few disk round trips through
+   * the event loop, which a busy relay makes slow, so few large steps. @default 32768
+   */
   readonly chunkFrames?: number;
   /** Passed on to the output's {@link WavWriter}. */
   readonly writer?: Pick<WavWriterOptions, 'rf64ThresholdBytes' | 'patchIntervalMs' | 'batchBytes'>;
@@ -28,7 +31,7 @@ const MAX_BACKLOG_BYTES = 1 << 20;
  * sizes are trusted (clamped to the file): repair a crashed input first. On failure `out` is removed.
  */
 export async function mergeToStereo(options: MergeToStereoOptions): Promise<WavFileSummary> {
-  const chunkFrames = options.chunkFrames ?? 4096;
+  const chunkFrames = options.chunkFrames ?? 32768;
   const left = await MonoSource.open(options.left, chunkFrames);
   let right: MonoSource | undefined;
   try {
@@ -36,6 +39,7 @@ export async function mergeToStereo(options: MergeToStereoOptions): Promise<WavF
     const outRate = Math.max(left.sampleRate, right.sampleRate);
     const total = Math.max(left.outFrames(outRate), right.outFrames(outRate));
     const writer = await WavWriter.open(options.out, {
+      batchBytes: chunkFrames * 4, // one write per step
       ...options.writer,
       format: 'pcm16',
       channels: 2,
